@@ -1,0 +1,82 @@
+import Foundation
+
+/// A unit of work and everything known about it; the JSON shape of the HTTP API.
+public struct Job: Codable, Sendable, Equatable {
+    public var jobId: String
+    public var processingType: String
+    public var queue: String
+    public var data: JSONValue
+    public var options: JSONValue
+    public var status: JobStatus
+    public var progress: Int
+    public var message: String?
+    public var result: JSONValue?
+    public var error: String?
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var priority: Int
+    public var runAt: Date
+    public var timeoutSeconds: Int?
+    public var idempotencyKey: String?
+    public var tenant: String
+    public var workerId: String?
+    public var cancelRequested: Bool
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var completedAt: Date?
+
+    public init(
+        jobId: String, processingType: String, queue: String, data: JSONValue, options: JSONValue,
+        status: JobStatus, progress: Int = 0, message: String? = nil, result: JSONValue? = nil,
+        error: String? = nil, attempt: Int = 0, maxAttempts: Int, priority: Int, runAt: Date,
+        timeoutSeconds: Int?, idempotencyKey: String?, tenant: String, workerId: String? = nil,
+        cancelRequested: Bool = false, createdAt: Date, startedAt: Date? = nil, completedAt: Date? = nil
+    ) {
+        self.jobId = jobId
+        self.processingType = processingType
+        self.queue = queue
+        self.data = data
+        self.options = options
+        self.status = status
+        self.progress = progress
+        self.message = message
+        self.result = result
+        self.error = error
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.priority = priority
+        self.runAt = runAt
+        self.timeoutSeconds = timeoutSeconds
+        self.idempotencyKey = idempotencyKey
+        self.tenant = tenant
+        self.workerId = workerId
+        self.cancelRequested = cancelRequested
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+    }
+}
+
+/// A job handed to one worker for one attempt; reports must carry `leaseToken`.
+public struct LeasedJob: Codable, Sendable, Equatable {
+    public var job: Job
+    public var leaseToken: String
+    public var leaseExpiresAt: Date
+
+    public init(job: Job, leaseToken: String, leaseExpiresAt: Date) {
+        self.job = job
+        self.leaseToken = leaseToken
+        self.leaseExpiresAt = leaseExpiresAt
+    }
+}
+
+/// Names one lease: the job and the token its worker must show in every report.
+public struct LeaseRef: Sendable, Equatable, Codable {
+    public var jobId: String
+    public var leaseToken: String
+
+    public init(jobId: String, leaseToken: String) {
+        self.jobId = jobId
+        self.leaseToken = leaseToken
+    }
+}

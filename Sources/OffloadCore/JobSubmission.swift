@@ -1,0 +1,108 @@
+import Foundation
+
+/// The body of `POST /api/jobs`: what a client asks for.
+public struct JobSubmission: Decodable, Sendable {
+    public var processingType: String
+    public var data: JSONValue?
+    public var options: JSONValue?
+
+    public init(processingType: String, data: JSONValue? = nil, options: JSONValue? = nil) {
+        self.processingType = processingType
+        self.data = data
+        self.options = options
+    }
+}
+
+/// A validated job, ready to be stored.
+public struct NewJob: Sendable, Equatable {
+    public var jobId: String
+    public var processingType: String
+    public var queue: String
+    public var data: JSONValue
+    public var options: JSONValue
+    public var maxAttempts: Int
+    public var priority: Int
+    public var runAt: Date
+    public var timeoutSeconds: Int?
+    public var idempotencyKey: String?
+    public var tenant: String
+    public var createdAt: Date
+
+    public static let defaultMaxAttempts = 3
+    public static let defaultQueue = "default"
+
+    public init(
+        jobId: String, processingType: String, queue: String = NewJob.defaultQueue, data: JSONValue,
+        options: JSONValue = .object([:]), maxAttempts: Int = NewJob.defaultMaxAttempts, priority: Int = 0,
+        runAt: Date, timeoutSeconds: Int? = nil, idempotencyKey: String? = nil, tenant: String, createdAt: Date
+    ) {
+        self.jobId = jobId
+        self.processingType = processingType
+        self.queue = queue
+        self.data = data
+        self.options = options
+        self.maxAttempts = maxAttempts
+        self.priority = priority
+        self.runAt = runAt
+        self.timeoutSeconds = timeoutSeconds
+        self.idempotencyKey = idempotencyKey
+        self.tenant = tenant
+        self.createdAt = createdAt
+    }
+
+    /// Checks a submission's options and turns it into a job; every problem is a 400 or 422 with a clear message.
+    public init(submission: JobSubmission, tenant: String, jobId: String, now: Date) throws {
+        let options = submission.options ?? .object([:])
+        guard let fields = options.objectValue else {
+            throw OffloadError.badRequest("options must be a JSON object")
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let value = fields[key], !value.isNull else { return nil }
+            guard let i = value.intValue, range.contains(Int(i)) else {
+                throw OffloadError.unprocessable("options.\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return Int(i)
+        }
+        func string(_ key: String, maxLength: Int) throws -> String? {
+            guard let value = fields[key], !value.isNull else { return nil }
+            guard let s = value.stringValue, !s.isEmpty, s.count <= maxLength else {
+                throw OffloadError.unprocessable("options.\(key) must be a non-empty string of at most \(maxLength) characters")
+            }
+            return s
+        }
+        let queue = try string("queue", maxLength: 64) ?? Self.defaultQueue
+        guard queue.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw OffloadError.unprocessable("options.queue may hold only letters, digits, '-', '_' and '.'")
+        }
+        var runAt = now
+        if let delay = try int("delaySeconds", 0...31_536_000) {
+            runAt = now.addingTimeInterval(Double(delay))
+        }
+        if let text = try string("runAt", maxLength: 64) {
+            guard fields["delaySeconds"] == nil || fields["delaySeconds"] == .null else {
+                throw OffloadError.unprocessable("give options.runAt or options.delaySeconds, not both")
+            }
+            guard let date = Timestamps.parse(text) else {
+                throw OffloadError.unprocessable("options.runAt must be an ISO 8601 date")
+            }
+            runAt = max(now, date)
+        }
+        guard !submission.processingType.isEmpty, submission.processingType.count <= 64 else {
+            throw OffloadError.unprocessable("processingType must be a non-empty string of at most 64 characters")
+        }
+        self.init(
+            jobId: jobId,
+            processingType: submission.processingType,
+            queue: queue,
+            data: submission.data ?? .null,
+            options: options,
+            maxAttempts: try int("maxAttempts", 1...100) ?? Self.defaultMaxAttempts,
+            priority: try int("priority", -1000...1000) ?? 0,
+            runAt: runAt,
+            timeoutSeconds: try int("timeoutSeconds", 1...604_800),
+            idempotencyKey: try string("idempotencyKey", maxLength: 255),
+            tenant: tenant,
+            createdAt: now
+        )
+    }
+}

@@ -1,0 +1,38 @@
+/// Every error Offload shows to a caller; the server maps each case to one HTTP status, in one place.
+public enum OffloadError: Error, Sendable, Equatable {
+    case badRequest(String)
+    case unauthorized(String)
+    case forbidden(String)
+    case notFound(String)
+    case conflict(String)
+    case payloadTooLarge(String)
+    case unprocessable(String)
+    case rateLimited(retryAfterSeconds: Int)
+    case unavailable(String)
+
+    /// A stable machine-readable code for the error body.
+    public var code: String {
+        switch self {
+        case .badRequest: return "bad_request"
+        case .unauthorized: return "unauthorized"
+        case .forbidden: return "forbidden"
+        case .notFound: return "not_found"
+        case .conflict: return "conflict"
+        case .payloadTooLarge: return "payload_too_large"
+        case .unprocessable: return "unprocessable"
+        case .rateLimited: return "rate_limited"
+        case .unavailable: return "unavailable"
+        }
+    }
+
+    /// A message safe to show: never a secret, a stack trace or SQL.
+    public var message: String {
+        switch self {
+        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .conflict(let m),
+            .payloadTooLarge(let m), .unprocessable(let m), .unavailable(let m):
+            return m
+        case .rateLimited(let seconds):
+            return "rate limit exceeded, retry in \(seconds) s"
+        }
+    }
+}

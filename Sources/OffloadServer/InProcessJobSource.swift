@@ -1,0 +1,63 @@
+import Foundation
+import OffloadCore
+import OffloadStore
+import OffloadWorker
+
+/// The job source of the server's own workers: the store itself, woken by the event bus.
+struct InProcessJobSource: JobSource {
+    let store: any JobStore
+    let workerId: String
+    let processingTypes: [String]
+    let leaseSeconds: TimeInterval
+    let retryPolicy: RetryPolicy
+
+    func lease(limit: Int, wait: Duration) async throws -> [LeasedJob] {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let generation = store.eventBus.work.generation
+            let jobs = try await store.lease(LeaseRequest(
+                workerId: workerId, processingTypes: processingTypes, limit: limit, leaseDuration: leaseSeconds,
+                now: Date()))
+            let remaining = deadline - ContinuousClock.now
+            if !jobs.isEmpty || remaining <= .zero || Task.isCancelled { return jobs }
+            // Delayed and retried jobs have no wake-up of their own yet: look again at least every second.
+            await store.eventBus.work.wait(since: generation, timeout: min(remaining, .seconds(1)))
+        }
+    }
+
+    func report(_ lease: LeaseRef, events: [EventReport]) async throws -> Bool {
+        try await store.report(jobId: lease.jobId, leaseToken: lease.leaseToken, events: events, at: Date()).cancelRequested
+    }
+
+    func complete(_ lease: LeaseRef, result: JSONValue) async throws {
+        _ = try await store.complete(jobId: lease.jobId, leaseToken: lease.leaseToken, result: result, at: Date())
+    }
+
+    func fail(_ lease: LeaseRef, error: String) async throws {
+        let job = try await store.job(id: lease.jobId, tenant: nil)
+        let delay = retryPolicy.delay(afterAttempt: job?.attempt ?? 1)
+        let now = Date()
+        _ = try await store.fail(
+            jobId: lease.jobId, leaseToken: lease.leaseToken, error: error, retryAt: now.addingTimeInterval(delay), at: now)
+    }
+
+    func acknowledgeCancel(_ lease: LeaseRef) async throws {
+        _ = try await store.acknowledgeCancel(jobId: lease.jobId, leaseToken: lease.leaseToken, at: Date())
+    }
+
+    func release(_ lease: LeaseRef) async throws {
+        _ = try await store.release(jobId: lease.jobId, leaseToken: lease.leaseToken, at: Date())
+    }
+
+    func heartbeat(_ leases: [LeaseRef]) async throws -> [String] {
+        try await store.heartbeat(workerId: workerId, leases: leases, until: Date().addingTimeInterval(leaseSeconds))
+    }
+
+    func cancellations() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let token = store.eventBus.onCancelRequest { continuation.yield($0) }
+        let bus = store.eventBus
+        continuation.onTermination = { _ in bus.removeCancelListener(token) }
+        return stream
+    }
+}

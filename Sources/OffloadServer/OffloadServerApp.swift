@@ -1,0 +1,159 @@
+import Foundation
+import Hummingbird
+import Logging
+import OffloadCore
+import OffloadStore
+import OffloadWorker
+import ServiceLifecycle
+import UnixSignals
+
+/// `offload serve`: opens the store, makes sure an admin key and a JWT secret exist, and runs the HTTP
+/// server, the in-process workers and the maintenance services in one ServiceGroup until SIGTERM or SIGINT.
+public struct OffloadServerApp: Sendable {
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal (or until the surrounding task is cancelled), then stops gracefully.
+    public func run(signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(
+            atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let path = try configuration.sqlitePath()
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let store = try SQLiteJobStore(path: path, durability: configuration.durability, logger: logger)
+        logger.info("store opened", metadata: ["database": "sqlite:\(path)", "synchronous": "\(configuration.durability.rawValue)"])
+
+        // The store's writer must run while the bootstrap writes keys.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { store.close() }
+            let secret = try Secrets.jwtSecret(configuration: configuration, logger: logger)
+            try await Secrets.ensureAdminKey(store: store, configuration: configuration, logger: logger)
+            let tokens = await TokenIssuer(secret: secret)
+            let services = makeServices(store: store, tokens: tokens)
+            let serviceGroup = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: signals,
+                cancellationSignals: [],
+                logger: logger))
+            try await serviceGroup.run()
+            store.close()
+            try await group.next()
+        }
+    }
+
+    /// The HTTP server, SSE closer, lease sweeper and worker pool; ServiceGroup stops them in reverse order.
+    private func makeServices(store: SQLiteJobStore, tokens: TokenIssuer) -> [any Service] {
+        let router = makeRouter(store: store, tokens: tokens)
+        let onListening = configuration.onListening
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offload"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                await onListening?(port)
+            },
+            logger: logger)
+        var services: [any Service] = [
+            app,
+            StreamCloser(bus: store.eventBus),
+            LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
+        ]
+        if configuration.workers > 0 {
+            let source = InProcessJobSource(
+                store: store,
+                workerId: "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+                processingTypes: configuration.processors.types,
+                leaseSeconds: configuration.leaseSeconds,
+                retryPolicy: configuration.retryPolicy)
+            services.append(WorkerPool(
+                source: source,
+                registry: configuration.processors,
+                configuration: .init(
+                    concurrency: configuration.workers,
+                    shutdownGrace: configuration.shutdownGrace,
+                    heartbeatInterval: .seconds(max(1, configuration.leaseSeconds / 3))),
+                logger: logger))
+        }
+        return services
+    }
+
+    func makeRouter(store: any JobStore, tokens: TokenIssuer) -> Router<OffloadRequestContext> {
+        let router = Router(context: OffloadRequestContext.self)
+        let auth = AuthMiddleware(store: store, tokens: tokens, openPaths: ["/health", "/ready", "/api/auth/token"])
+        router.add(middleware: ErrorMiddleware())
+        HealthRoutes(store: store).register(on: router)
+        AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
+        let api = router.group("/api").add(middleware: auth)
+        JobRoutes(store: store, processors: configuration.processors, tokens: tokens, configuration: configuration)
+            .register(on: api)
+        KeyRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
+        let sse = router.group().add(middleware: auth)
+        JobEventStream(store: store, keepAlive: configuration.sseKeepAlive).register(on: sse)
+        return router
+    }
+}
+
+/// The JWT secret and the first admin key: from the environment, or generated once and kept safe.
+enum Secrets {
+    static func jwtSecret(configuration: ServerConfiguration, logger: Logger) throws -> String {
+        if let secret = configuration.jwtSecret {
+            guard secret.utf8.count >= 32 else {
+                throw OffloadError.badRequest("OFFLOAD_JWT_SECRET must be at least 32 characters")
+            }
+            return secret
+        }
+        let path = (configuration.dataDirectory as NSString).appendingPathComponent("jwt-secret")
+        let fileManager = FileManager.default
+        if let data = fileManager.contents(atPath: path),
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+            text.utf8.count >= 32
+        {
+            try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            return text
+        }
+        let secret = IDGenerator().secret(bytes: 32)
+        guard fileManager.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw OffloadError.unavailable("cannot write the JWT secret file \(path)")
+        }
+        logger.info("generated a JWT secret", metadata: ["file": "\(path)"])
+        return secret
+    }
+
+    static func ensureAdminKey(store: any JobStore, configuration: ServerConfiguration, logger: Logger) async throws {
+        if let given = configuration.adminKey {
+            guard given.utf8.count >= 16 else {
+                throw OffloadError.badRequest("OFFLOAD_ADMIN_KEY must be at least 16 characters")
+            }
+            if try await store.key(secretHash: KeySecrets.hash(given)) == nil {
+                try await store.createKey(StoredKey(
+                    id: IDGenerator().make(prefix: "key_"), name: "admin (OFFLOAD_ADMIN_KEY)", role: .admin,
+                    tenant: "default", secretHash: KeySecrets.hash(given), createdAt: Date()))
+                logger.info("registered the admin key from OFFLOAD_ADMIN_KEY")
+            }
+            return
+        }
+        guard try await !store.hasKey(role: .admin) else { return }
+        let secret = KeySecrets.make()
+        try await store.createKey(StoredKey(
+            id: IDGenerator().make(prefix: "key_"), name: "admin", role: .admin, tenant: "default",
+            secretHash: KeySecrets.hash(secret), createdAt: Date()))
+        configuration.announce("""
+            Created the first admin API key. It is shown only this once; keep it safe:
+
+                \(secret)
+
+            """)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+import OffloadCore
+import OffloadStore
+import OffloadWorker
+
+/// The client side of the job API: submit, history, one job, cancel, its events, a stream token.
+struct JobRoutes {
+    let store: any JobStore
+    let processors: ProcessorRegistry
+    let tokens: TokenIssuer
+    let configuration: ServerConfiguration
+    let ids = IDGenerator()
+
+    struct JobList: Encodable {
+        var jobs: [Job]
+        var nextCursor: String?
+    }
+
+    struct EventList: Encodable {
+        var events: [JobEvent]
+        var nextCursor: String?
+    }
+
+    struct StreamToken: Encodable {
+        var token: String
+        var expiresIn: Int
+        var url: String
+    }
+
+    func register(on group: RouterGroup<OffloadRequestContext>) {
+        group.post("/jobs") { request, context -> Response in
+            let identity = try context.require(.client)
+            let submission = try await HTTPJSON.decode(JobSubmission.self, from: request, limit: configuration.maxBodyBytes)
+            let now = Date()
+            let job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
+            try processors.validate(type: job.processingType, data: job.data)
+            guard let outcome = try await store.submit([job]).first else {
+                throw OffloadError.unavailable("the store did not answer the submit")
+            }
+            return try HTTPJSON.response(outcome.job, status: outcome.created ? .created : .ok)
+        }
+
+        group.get("/jobs") { request, context -> Response in
+            let identity = try context.require(.client)
+            let query = request.uri.queryParameters
+            var filter = JobQuery(tenant: identity.tenantFilter)
+            if let status = query["status"] {
+                guard let parsed = JobStatus(rawValue: String(status).uppercased()) else {
+                    throw OffloadError.badRequest(
+                        "status must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                filter.status = parsed
+            }
+            filter.processingType = query["type"].map(String.init)
+            filter.queue = query["queue"].map(String.init)
+            filter.before = query["cursor"].map(String.init)
+            if identity.role == .admin, let tenant = query["tenant"] { filter.tenant = String(tenant) }
+            if let limit = query["limit"] {
+                guard let value = Int(limit), (1...500).contains(value) else {
+                    throw OffloadError.badRequest("limit must be an integer in 1...500")
+                }
+                filter.limit = value
+            }
+            let page = try await store.jobs(filter)
+            return try HTTPJSON.response(JobList(jobs: page.jobs, nextCursor: page.nextCursor))
+        }
+
+        group.get("/jobs/{id}") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            let identity = try context.requireReader(of: id)
+            guard let job = try await store.job(id: id, tenant: identity.tenantFilter) else {
+                throw OffloadError.notFound("no job \(id)")
+            }
+            return try HTTPJSON.response(job)
+        }
+
+        group.post("/jobs/{id}/cancel") { _, context -> Response in
+            let identity = try context.require(.client)
+            let id = try context.parameters.require("id")
+            return try HTTPJSON.response(try await store.cancel(jobId: id, tenant: identity.tenantFilter, at: Date()))
+        }
+
+        group.get("/jobs/{id}/events") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            let identity = try context.requireReader(of: id)
+            let query = request.uri.queryParameters
+            var after: Int64 = 0
+            if let text = query["after"] {
+                guard let value = Int64(text), value >= 0 else {
+                    throw OffloadError.badRequest("after must be a non-negative integer")
+                }
+                after = value
+            }
+            var limit = 1_000
+            if let text = query["limit"] {
+                guard let value = Int(text), (1...1_000).contains(value) else {
+                    throw OffloadError.badRequest("limit must be an integer in 1...1000")
+                }
+                limit = value
+            }
+            guard let snapshot = try await store.snapshot(jobId: id, tenant: identity.tenantFilter, after: after, limit: limit)
+            else { throw OffloadError.notFound("no job \(id)") }
+            let next = snapshot.events.count == limit ? snapshot.events.last.map { String($0.seq) } : nil
+            return try HTTPJSON.response(EventList(events: snapshot.events, nextCursor: next))
+        }
+
+        group.post("/jobs/{id}/stream-token") { _, context -> Response in
+            let identity = try context.require(.client)
+            let id = try context.parameters.require("id")
+            guard try await store.job(id: id, tenant: identity.tenantFilter) != nil else {
+                throw OffloadError.notFound("no job \(id)")
+            }
+            let lifetime = configuration.streamTokenLifetime
+            let token = try await tokens.issue(for: identity, lifetime: lifetime, jobScope: id)
+            return try HTTPJSON.response(
+                StreamToken(token: token, expiresIn: Int(lifetime), url: "/api/sse/job-progress/\(id)?token=\(token)"),
+                status: .created)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import OffloadCore
+import OffloadStore
+import OffloadWorker
+
+/// Everything `offload serve` can be told; the executable fills it from flags and the environment.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./offload-data"
+    /// `sqlite:PATH`; nil: `<dataDirectory>/offload.sqlite`.
+    public var database: String?
+    public var durability: SQLiteJobStore.Durability = .normal
+    /// Jobs the in-process workers run at once; 0 turns them off.
+    public var workers = 4
+    public var shutdownGrace: Duration = .seconds(30)
+    public var leaseSeconds: TimeInterval = 30
+    public var maxBodyBytes = 10 * 1024 * 1024
+    public var sseKeepAlive: Duration = .seconds(15)
+    public var tokenLifetime: TimeInterval = 1800
+    public var streamTokenLifetime: TimeInterval = 300
+    /// From `OFFLOAD_ADMIN_KEY`: an admin key to accept (created in the store when missing).
+    public var adminKey: String?
+    /// From `OFFLOAD_JWT_SECRET`; nil: a generated secret kept in `<dataDirectory>/jwt-secret` (0600).
+    public var jwtSecret: String?
+    public var processors = ProcessorRegistry.builtIn
+    public var retryPolicy = RetryPolicy()
+    /// Called with the bound port once the server listens (tests bind port 0).
+    public var onListening: (@Sendable (Int) async -> Void)?
+    /// Where the first-start admin key is shown (stdout by default; never a log line).
+    public var announce: @Sendable (String) -> Void = { print($0) }
+
+    public init() {}
+
+    /// The SQLite file this configuration uses.
+    public func sqlitePath() throws -> String {
+        guard let database else { return (dataDirectory as NSString).appendingPathComponent("offload.sqlite") }
+        guard database.hasPrefix("sqlite:") else {
+            throw OffloadError.badRequest("--database must be sqlite:PATH (PostgreSQL is not supported yet)")
+        }
+        let path = String(database.dropFirst("sqlite:".count))
+        guard !path.isEmpty else { throw OffloadError.badRequest("--database sqlite: needs a path") }
+        return path
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import OffloadCore
+
+/// The one seam between Offload and its database. Every implementation passes the same conformance suite.
+///
+/// Every method that changes a job is one transaction; events it writes reach `eventBus` after the commit.
+public protocol JobStore: Sendable {
+    /// Where committed events, work wake-ups and cancel requests are published.
+    var eventBus: EventBus { get }
+
+    /// Stores jobs (each with its first `status` event) in one transaction. A job whose idempotency key
+    /// already exists in its tenant is not stored; the existing job comes back with `created == false`.
+    func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome]
+
+    /// The job, if it exists and belongs to `tenant` (nil: any tenant).
+    func job(id: String, tenant: String?) async throws -> Job?
+
+    /// A page of jobs, newest first.
+    func jobs(_ query: JobQuery) async throws -> JobPage
+
+    /// Up to `limit` events of a job with `seq > after`, in order.
+    func events(jobId: String, after: Int64, limit: Int) async throws -> [JobEvent]
+
+    /// The job and its events after `after`, read in one consistent snapshot.
+    func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot?
+
+    /// Leases up to `request.limit` ready jobs (priority, then FIFO) to a worker; each attempt counts from 1.
+    func lease(_ request: LeaseRequest) async throws -> [LeasedJob]
+
+    /// Appends a worker's events to a leased job. A stale lease token is refused with `conflict`.
+    func report(jobId: String, leaseToken: String, events: [EventReport], at: Date) async throws -> ReportOutcome
+
+    /// Ends an attempt successfully.
+    func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job
+
+    /// Ends an attempt with an error: back to PENDING at `retryAt` while attempts are left, else FAILED.
+    func fail(jobId: String, leaseToken: String, error: String, retryAt: Date, at: Date) async throws -> Job
+
+    /// A worker stopped a job because its cancel was requested: the job becomes CANCELLED.
+    func acknowledgeCancel(jobId: String, leaseToken: String, at: Date) async throws -> Job
+
+    /// Hands a leased job back to PENDING without counting the attempt (a worker shutting down).
+    func release(jobId: String, leaseToken: String, at: Date) async throws -> Job
+
+    /// Cancels a job: a pending one at once; a running one is marked and its worker told.
+    func cancel(jobId: String, tenant: String?, at: Date) async throws -> Job
+
+    /// Extends the leases a worker still holds; answers the ids among them whose cancel was requested.
+    func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String]
+
+    /// Puts jobs whose lease expired back to PENDING (or FAILED when no attempts are left); answers how many.
+    func requeueExpiredLeases(now: Date) async throws -> Int
+
+    func createKey(_ key: StoredKey) async throws
+    func key(secretHash: String) async throws -> StoredKey?
+    func keys() async throws -> [StoredKey]
+    /// Deletes a key; false when there was none.
+    func deleteKey(id: String) async throws -> Bool
+    func hasKey(role: Role) async throws -> Bool
+
+    /// Answers when the database is reachable, throws `unavailable` otherwise.
+    func ping() async throws
+}
+
+/// The answer to one submitted job.
+public struct SubmitOutcome: Sendable, Equatable {
+    public var job: Job
+    /// False when an existing job with the same idempotency key came back instead.
+    public var created: Bool
+
+    public init(job: Job, created: Bool) {
+        self.job = job
+        self.created = created
+    }
+}
+
+/// Filters and cursor of a job listing.
+public struct JobQuery: Sendable, Equatable {
+    public var tenant: String?
+    public var status: JobStatus?
+    public var processingType: String?
+    public var queue: String?
+    /// Only jobs older than this job id (the previous page's `nextCursor`).
+    public var before: String?
+    public var limit: Int
+
+    public init(
+        tenant: String? = nil, status: JobStatus? = nil, processingType: String? = nil, queue: String? = nil,
+        before: String? = nil, limit: Int = 50
+    ) {
+        self.tenant = tenant
+        self.status = status
+        self.processingType = processingType
+        self.queue = queue
+        self.before = before
+        self.limit = limit
+    }
+}
+
+public struct JobPage: Sendable, Equatable {
+    public var jobs: [Job]
+    public var nextCursor: String?
+
+    public init(jobs: [Job], nextCursor: String?) {
+        self.jobs = jobs
+        self.nextCursor = nextCursor
+    }
+}
+
+public struct JobSnapshot: Sendable, Equatable {
+    public var job: Job
+    /// The highest event seq of the job when the snapshot was read.
+    public var lastSeq: Int64
+    public var events: [JobEvent]
+
+    public init(job: Job, lastSeq: Int64, events: [JobEvent]) {
+        self.job = job
+        self.lastSeq = lastSeq
+        self.events = events
+    }
+}
+
+public struct LeaseRequest: Sendable, Equatable {
+    public var workerId: String
+    /// Processing types the worker runs; nil: any.
+    public var processingTypes: [String]?
+    public var limit: Int
+    public var leaseDuration: TimeInterval
+    public var now: Date
+
+    public init(workerId: String, processingTypes: [String]?, limit: Int, leaseDuration: TimeInterval, now: Date) {
+        self.workerId = workerId
+        self.processingTypes = processingTypes
+        self.limit = limit
+        self.leaseDuration = leaseDuration
+        self.now = now
+    }
+}
+
+public struct ReportOutcome: Sendable, Equatable {
+    public var events: [JobEvent]
+    /// The job's cancel was requested: the worker should stop it and acknowledge.
+    public var cancelRequested: Bool
+
+    public init(events: [JobEvent], cancelRequested: Bool) {
+        self.events = events
+        self.cancelRequested = cancelRequested
+    }
+}
+
+/// An API key as stored: only the SHA-256 of its secret.
+public struct StoredKey: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var role: Role
+    public var tenant: String
+    public var secretHash: String
+    public var createdAt: Date
+
+    public init(id: String, name: String, role: Role, tenant: String, secretHash: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.tenant = tenant
+        self.secretHash = secretHash
+        self.createdAt = createdAt
+    }
+
+    public var info: APIKeyInfo { APIKeyInfo(id: id, name: name, role: role, tenant: tenant, createdAt: createdAt) }
+}

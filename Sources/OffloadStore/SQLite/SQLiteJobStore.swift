@@ -1,0 +1,514 @@
+import Foundation
+import GRDB
+import Logging
+import OffloadCore
+import ServiceLifecycle
+
+/// The embedded store: one SQLite file in WAL mode, one group-committing writer, a pool of readers.
+///
+/// `synchronous` is NORMAL by default: a commit survives a crash or `kill -9` of the process (the WAL is
+/// written before the commit returns); a power loss may drop the last commits. FULL also survives power
+/// loss, at the price of one fsync per group commit.
+public final class SQLiteJobStore: JobStore, Service {
+    /// How hard SQLite pushes a commit to disk.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Survives a process crash; a power loss may lose the last commits.
+        case normal = "NORMAL"
+        /// Survives a power loss too (fsync at each commit).
+        case full = "FULL"
+    }
+
+    public let eventBus: EventBus
+    let pool: DatabasePool
+    private let writer: GroupCommitWriter
+
+    /// Opens (creating when needed) the database at `path` and runs pending migrations.
+    public init(path: String, durability: Durability = .normal, eventBus: EventBus = EventBus(), logger: Logger) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = 4
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteSchema.migrator.migrate(pool)
+        } catch {
+            throw OffloadError.unavailable("cannot open the SQLite database at \(path): \(error)")
+        }
+        self.eventBus = eventBus
+        writer = GroupCommitWriter(pool: pool, bus: eventBus, logger: logger)
+    }
+
+    /// Runs the group-commit writer until graceful shutdown, then commits what is queued and returns.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await writer.run()
+        } onGracefulShutdown: {
+            self.writer.close()
+        }
+    }
+
+    /// Stops accepting writes (for callers that run the store outside a ServiceGroup).
+    public func close() { writer.close() }
+
+    // MARK: Jobs
+
+    public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
+        try await writer.write { db in
+            var outcomes: [SubmitOutcome] = []
+            var effects = WriteEffects()
+            for new in jobs {
+                if let key = new.idempotencyKey,
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(
+                            sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs WHERE tenant = ? AND idempotency_key = ?"),
+                        arguments: [new.tenant, key])
+                {
+                    outcomes.append(SubmitOutcome(job: try SQLiteRows.jobRow(row).job, created: false))
+                    continue
+                }
+                let created = Timestamps.millis(new.createdAt)
+                try db.cachedStatement(sql: """
+                    INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority,
+                        run_at, timeout_seconds, idempotency_key, tenant, created_at, last_seq)
+                    VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, 1)
+                    """).execute(arguments: [
+                        new.jobId, new.processingType, new.queue, new.data.jsonString(), new.options.jsonString(),
+                        new.maxAttempts, new.priority, Timestamps.millis(new.runAt), new.timeoutSeconds,
+                        new.idempotencyKey, new.tenant, created,
+                    ])
+                let event = JobEvent(
+                    jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt)
+                try Self.insert(event, db)
+                effects.events.append(event)
+                effects.workAvailable = true
+                outcomes.append(SubmitOutcome(
+                    job: Job(
+                        jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
+                        options: new.options, status: .pending, maxAttempts: new.maxAttempts,
+                        priority: new.priority, runAt: new.runAt, timeoutSeconds: new.timeoutSeconds,
+                        idempotencyKey: new.idempotencyKey, tenant: new.tenant, createdAt: new.createdAt),
+                    created: true))
+            }
+            return (outcomes, effects)
+        }
+    }
+
+    public func job(id: String, tenant: String?) async throws -> Job? {
+        try await read { db in try Self.fetchJob(id: id, tenant: tenant, db)?.job }
+    }
+
+    public func jobs(_ query: JobQuery) async throws -> JobPage {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments = StatementArguments()
+            if let tenant = query.tenant {
+                conditions.append("tenant = ?")
+                arguments += [tenant]
+            }
+            if let status = query.status {
+                conditions.append("status = ?")
+                arguments += [status.rawValue]
+            }
+            if let type = query.processingType {
+                conditions.append("processing_type = ?")
+                arguments += [type]
+            }
+            if let queue = query.queue {
+                conditions.append("queue = ?")
+                arguments += [queue]
+            }
+            if let before = query.before {
+                conditions.append("id < ?")
+                arguments += [before]
+            }
+            let limit = max(1, min(query.limit, 500))
+            arguments += [limit + 1]
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs \(whereClause) ORDER BY id DESC LIMIT ?"),
+                arguments: arguments)
+            var jobs = try rows.map { try SQLiteRows.jobRow($0).job }
+            var next: String?
+            if jobs.count > limit {
+                jobs.removeLast()
+                next = jobs.last?.jobId
+            }
+            return JobPage(jobs: jobs, nextCursor: next)
+        }
+    }
+
+    public func events(jobId: String, after: Int64, limit: Int) async throws -> [JobEvent] {
+        try await read { db in try Self.fetchEvents(jobId: jobId, after: after, limit: limit, db) }
+    }
+
+    public func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot? {
+        try await read { db in
+            guard let row = try Self.fetchJob(id: jobId, tenant: tenant, db) else { return nil }
+            let events = try Self.fetchEvents(jobId: jobId, after: after ?? row.lastSeq, limit: limit, db)
+            return JobSnapshot(job: row.job, lastSeq: row.lastSeq, events: events)
+        }
+    }
+
+    // MARK: Leases and reports
+
+    public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
+        guard request.limit > 0 else { return [] }
+        return try await writer.write { db in
+            var sql = """
+                UPDATE jobs SET status = 'PROCESSING', attempt = attempt + 1, worker_id = ?,
+                    lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?,
+                    progress = 0, message = NULL, last_seq = last_seq + 1
+                WHERE id IN (SELECT id FROM jobs WHERE status = 'PENDING' AND run_at <= ?
+                """
+            let now = Timestamps.millis(request.now)
+            var arguments: StatementArguments = [
+                request.workerId, now + Int64(request.leaseDuration * 1000), now, now,
+            ]
+            if let types = request.processingTypes {
+                guard !types.isEmpty else { return ([], .none) }
+                sql += " AND processing_type IN (\(Array(repeating: "?", count: types.count).joined(separator: ",")))"
+                arguments += StatementArguments(types)
+            }
+            sql += " ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING \(SQLiteRows.jobColumns)"
+            arguments += [request.limit]
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+            var leased: [LeasedJob] = []
+            var effects = WriteEffects()
+            for row in rows {
+                let jobRow = try SQLiteRows.jobRow(row)
+                let event = JobEvent(
+                    jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: .status,
+                    data: [
+                        "status": "PROCESSING", "attempt": .int(Int64(jobRow.job.attempt)),
+                        "workerId": .string(request.workerId),
+                    ],
+                    at: request.now)
+                try Self.insert(event, db)
+                effects.events.append(event)
+                leased.append(LeasedJob(
+                    job: jobRow.job, leaseToken: jobRow.leaseToken ?? "",
+                    leaseExpiresAt: jobRow.leaseExpiresAt ?? request.now))
+            }
+            leased.sort { a, b in
+                if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
+                if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
+                return a.job.jobId < b.job.jobId
+            }
+            return (leased, effects)
+        }
+    }
+
+    public func report(jobId: String, leaseToken: String, events: [EventReport], at: Date) async throws -> ReportOutcome {
+        guard let bad = events.first(where: { !$0.kind.isReportable }) else {
+            return try await writer.write { db in
+                let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+                var seq = lease.lastSeq
+                var written: [JobEvent] = []
+                var progress: Int?
+                var message: String??
+                for report in events {
+                    seq += 1
+                    let event = JobEvent(jobId: jobId, seq: seq, kind: report.kind, data: report.data, at: at)
+                    try Self.insert(event, db)
+                    written.append(event)
+                    if report.kind == .progress, let p = report.data["progress"]?.intValue {
+                        progress = Int(max(0, min(100, p)))
+                        message = .some(report.data["message"]?.stringValue)
+                    }
+                }
+                if !written.isEmpty {
+                    if let progress {
+                        try db.cachedStatement(sql: "UPDATE jobs SET last_seq = ?, progress = ?, message = ? WHERE id = ?")
+                            .execute(arguments: [seq, progress, message ?? nil, jobId])
+                    } else {
+                        try db.cachedStatement(sql: "UPDATE jobs SET last_seq = ? WHERE id = ?")
+                            .execute(arguments: [seq, jobId])
+                    }
+                }
+                var effects = WriteEffects()
+                effects.events = written
+                return (ReportOutcome(events: written, cancelRequested: lease.cancelRequested), effects)
+            }
+        }
+        throw OffloadError.unprocessable("a worker may report progress, log and token events, not \(bad.kind.rawValue)")
+    }
+
+    public func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job {
+        try await writer.write { db in
+            _ = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+            return try Self.finish(
+                jobId: jobId, status: .completed, at: at, db,
+                set: "progress = 100, result = ?, error = NULL", arguments: [result.jsonString()])
+        }
+    }
+
+    public func fail(jobId: String, leaseToken: String, error: String, retryAt: Date, at: Date) async throws -> Job {
+        try await writer.write { db in
+            let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+            if lease.cancelRequested {
+                return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "error = ?", arguments: [error])
+            }
+            if lease.attempt < lease.maxAttempts {
+                return try Self.requeue(
+                    jobId: jobId, runAt: retryAt, at: at, db, reason: "failed", error: error, uncountAttempt: false)
+            }
+            return try Self.finish(jobId: jobId, status: .failed, at: at, db, set: "error = ?", arguments: [error])
+        }
+    }
+
+    public func acknowledgeCancel(jobId: String, leaseToken: String, at: Date) async throws -> Job {
+        try await writer.write { db in
+            _ = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+            return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "", arguments: [])
+        }
+    }
+
+    public func release(jobId: String, leaseToken: String, at: Date) async throws -> Job {
+        try await writer.write { db in
+            let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+            if lease.cancelRequested {
+                return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "", arguments: [])
+            }
+            return try Self.requeue(
+                jobId: jobId, runAt: at, at: at, db, reason: "handed back", error: nil, uncountAttempt: true)
+        }
+    }
+
+    public func cancel(jobId: String, tenant: String?, at: Date) async throws -> Job {
+        try await writer.write { db in
+            guard let row = try Self.fetchJob(id: jobId, tenant: tenant, db) else {
+                throw OffloadError.notFound("no job \(jobId)")
+            }
+            switch row.job.status {
+            case .pending:
+                return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "", arguments: [])
+            case .processing:
+                try db.cachedStatement(sql: "UPDATE jobs SET cancel_requested = 1 WHERE id = ?")
+                    .execute(arguments: [jobId])
+                var job = row.job
+                job.cancelRequested = true
+                var effects = WriteEffects()
+                effects.cancelRequests = [jobId]
+                return (job, effects)
+            case .completed, .failed, .cancelled:
+                throw OffloadError.conflict("job \(jobId) is already \(row.job.status.rawValue)")
+            }
+        }
+    }
+
+    public func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String] {
+        guard !leases.isEmpty else { return [] }
+        return try await writer.write { db in
+            var stop: [String] = []
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND status = 'PROCESSING'
+                RETURNING cancel_requested
+                """)
+            for lease in leases {
+                let flag = try Int64.fetchOne(
+                    statement, arguments: [Timestamps.millis(until), lease.jobId, lease.leaseToken])
+                if flag == nil || flag != 0 { stop.append(lease.jobId) }
+            }
+            return (stop, .none)
+        }
+    }
+
+    public func requeueExpiredLeases(now: Date) async throws -> Int {
+        try await writer.write { db in
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT id, attempt, max_attempts, cancel_requested FROM jobs
+                    WHERE status = 'PROCESSING' AND lease_expires_at < ?
+                    """),
+                arguments: [Timestamps.millis(now)])
+            var effects = WriteEffects()
+            for row in rows {
+                let id: String = row[0]
+                let attempt: Int = row[1]
+                let maxAttempts: Int = row[2]
+                let cancelRequested: Int64 = row[3]
+                let step: (Job, WriteEffects)
+                if cancelRequested != 0 {
+                    step = try Self.finish(jobId: id, status: .cancelled, at: now, db, set: "", arguments: [])
+                } else if attempt < maxAttempts {
+                    step = try Self.requeue(
+                        jobId: id, runAt: now, at: now, db, reason: "lease expired",
+                        error: "lease expired during attempt \(attempt)", uncountAttempt: false)
+                } else {
+                    step = try Self.finish(
+                        jobId: id, status: .failed, at: now, db, set: "error = ?",
+                        arguments: ["lease expired during attempt \(attempt), the last one"])
+                }
+                effects.events += step.1.events
+                effects.workAvailable = effects.workAvailable || step.1.workAvailable
+            }
+            return (rows.count, effects)
+        }
+    }
+
+    // MARK: Keys
+
+    public func createKey(_ key: StoredKey) async throws {
+        try await writer.write { db in
+            try db.cachedStatement(sql: """
+                INSERT INTO api_keys (id, name, role, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                    key.id, key.name, key.role.rawValue, key.tenant, key.secretHash, Timestamps.millis(key.createdAt),
+                ])
+            return ((), .none)
+        }
+    }
+
+    public func key(secretHash: String) async throws -> StoredKey? {
+        try await read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Self.keyColumns) FROM api_keys WHERE secret_hash = ?"),
+                arguments: [secretHash]
+            ).map(SQLiteRows.key)
+        }
+    }
+
+    public func keys() async throws -> [StoredKey] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.keyColumns) FROM api_keys ORDER BY created_at, id")
+                .map(SQLiteRows.key)
+        }
+    }
+
+    public func deleteKey(id: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "DELETE FROM api_keys WHERE id = ?").execute(arguments: [id])
+            return (db.changesCount > 0, .none)
+        }
+    }
+
+    public func hasKey(role: Role) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = ?)", arguments: [role.rawValue])
+                ?? false
+        }
+    }
+
+    public func ping() async throws {
+        try await read { db in try db.execute(sql: "SELECT 1") }
+    }
+
+    // MARK: Helpers
+
+    private static let keyColumns = "id, name, role, tenant, secret_hash, created_at"
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as OffloadError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw OffloadError.unavailable("the database is unavailable")
+        }
+    }
+
+    private static func fetchJob(id: String, tenant: String?, _ db: Database) throws -> SQLiteRows.JobRow? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs WHERE id = ?"), arguments: [id])
+        else { return nil }
+        let jobRow = try SQLiteRows.jobRow(row)
+        if let tenant, jobRow.job.tenant != tenant { return nil }
+        return jobRow
+    }
+
+    private static func fetchEvents(jobId: String, after: Int64, limit: Int, _ db: Database) throws -> [JobEvent] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT job_id, seq, kind, data, at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?
+                """),
+            arguments: [jobId, after, max(1, limit)]
+        ).map(SQLiteRows.event)
+    }
+
+    private static func insert(_ event: JobEvent, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [
+                event.jobId, event.seq, event.kind.rawValue, event.data.jsonString(), Timestamps.millis(event.at),
+            ])
+    }
+
+    private struct LeaseState {
+        var lastSeq: Int64
+        var attempt: Int
+        var maxAttempts: Int
+        var cancelRequested: Bool
+    }
+
+    /// The job's lease state if `leaseToken` still holds it; `notFound` or `conflict` otherwise.
+    private static func checkLease(jobId: String, leaseToken: String, _ db: Database) throws -> LeaseState {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT status, lease_token, last_seq, attempt, max_attempts, cancel_requested FROM jobs WHERE id = ?
+                """),
+            arguments: [jobId])
+        else { throw OffloadError.notFound("no job \(jobId)") }
+        let status: String = row[0]
+        let token: String? = row[1]
+        guard status == JobStatus.processing.rawValue, token == leaseToken else {
+            throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(status))")
+        }
+        return LeaseState(lastSeq: row[2], attempt: row[3], maxAttempts: row[4], cancelRequested: (row[5] as Int64) != 0)
+    }
+
+    /// Moves a job to a final status and appends the final event that carries the job.
+    private static func finish(
+        jobId: String, status: JobStatus, at: Date, _ db: Database, set: String, arguments: StatementArguments
+    ) throws -> (Job, WriteEffects) {
+        let extra = set.isEmpty ? "" : ", " + set
+        var all: StatementArguments = [status.rawValue, Timestamps.millis(at)]
+        all += arguments
+        all += [jobId]
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                UPDATE jobs SET status = ?, completed_at = ?, lease_token = NULL, lease_expires_at = NULL,
+                    cancel_requested = 0, last_seq = last_seq + 1\(extra)
+                WHERE id = ? RETURNING \(SQLiteRows.jobColumns)
+                """),
+            arguments: all)
+        else { throw OffloadError.notFound("no job \(jobId)") }
+        let jobRow = try SQLiteRows.jobRow(row)
+        let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
+        let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: kind, data: try SQLiteRows.jobJSON(jobRow.job), at: at)
+        try insert(event, db)
+        var effects = WriteEffects()
+        effects.events = [event]
+        return (jobRow.job, effects)
+    }
+
+    /// Puts a running job back to PENDING at `runAt`, optionally not counting the attempt that ends.
+    private static func requeue(
+        jobId: String, runAt: Date, at: Date, _ db: Database, reason: String, error: String?, uncountAttempt: Bool
+    ) throws -> (Job, WriteEffects) {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                UPDATE jobs SET status = 'PENDING', run_at = ?, worker_id = NULL, lease_token = NULL,
+                    lease_expires_at = NULL, error = COALESCE(?, error), attempt = attempt - ?,
+                    last_seq = last_seq + 1
+                WHERE id = ? RETURNING \(SQLiteRows.jobColumns)
+                """),
+            arguments: [Timestamps.millis(runAt), error, uncountAttempt ? 1 : 0, jobId])
+        else { throw OffloadError.notFound("no job \(jobId)") }
+        let jobRow = try SQLiteRows.jobRow(row)
+        var data: [String: JSONValue] = [
+            "status": "PENDING", "reason": .string(reason), "attempt": .int(Int64(jobRow.job.attempt)),
+            "runAt": .string(Timestamps.format(runAt)),
+        ]
+        if let error { data["error"] = .string(error) }
+        let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: .object(data), at: at)
+        try insert(event, db)
+        var effects = WriteEffects()
+        effects.events = [event]
+        effects.workAvailable = true
+        return (jobRow.job, effects)
+    }
+}

@@ -1,0 +1,68 @@
+import GRDB
+
+/// Numbered migrations of the SQLite store; each runs once, in its own transaction, at start-up.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("001_jobs_events_keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    processing_type TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    options TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    progress INTEGER NOT NULL DEFAULT 0,
+                    message TEXT,
+                    result TEXT,
+                    error TEXT,
+                    attempt INTEGER NOT NULL DEFAULT 0,
+                    max_attempts INTEGER NOT NULL,
+                    priority INTEGER NOT NULL DEFAULT 0,
+                    run_at INTEGER NOT NULL,
+                    timeout_seconds INTEGER,
+                    idempotency_key TEXT,
+                    tenant TEXT NOT NULL,
+                    worker_id TEXT,
+                    lease_token TEXT,
+                    lease_expires_at INTEGER,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    started_at INTEGER,
+                    completed_at INTEGER,
+                    last_seq INTEGER NOT NULL DEFAULT 0
+                );
+                -- The lease query walks this partial index in order: only leasable rows are in it.
+                CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE status = 'PENDING';
+                -- The lease sweeper reads only running jobs, by expiry.
+                CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE status = 'PROCESSING';
+                -- History listings, newest first, per tenant and optionally per status.
+                CREATE INDEX jobs_tenant ON jobs (tenant, id);
+                CREATE INDEX jobs_tenant_status ON jobs (tenant, status, id);
+                CREATE INDEX jobs_status ON jobs (status, id);
+                CREATE UNIQUE INDEX jobs_idempotency ON jobs (tenant, idempotency_key)
+                    WHERE idempotency_key IS NOT NULL;
+
+                CREATE TABLE job_events (
+                    job_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (job_id, seq)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

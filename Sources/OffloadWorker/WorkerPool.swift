@@ -1,0 +1,214 @@
+import Logging
+import OffloadCore
+import ServiceLifecycle
+import Synchronization
+
+/// Runs leased jobs with a fixed number of slots until graceful shutdown.
+///
+/// On shutdown it stops leasing, lets running jobs finish for `shutdownGrace`, then stops the rest and
+/// hands them back to PENDING, so a clean stop leaves no job in PROCESSING.
+public final class WorkerPool: Service {
+    public struct Configuration: Sendable {
+        public var concurrency: Int
+        public var shutdownGrace: Duration
+        public var heartbeatInterval: Duration
+        /// How long one lease call may wait for work before the slot checks in again.
+        public var leaseWait: Duration
+
+        public init(
+            concurrency: Int, shutdownGrace: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(10),
+            leaseWait: Duration = .seconds(30)
+        ) {
+            self.concurrency = concurrency
+            self.shutdownGrace = shutdownGrace
+            self.heartbeatInterval = heartbeatInterval
+            self.leaseWait = leaseWait
+        }
+    }
+
+    enum StopReason: Sendable {
+        case cancelled
+        case shutdown
+    }
+
+    private enum Outcome: Sendable {
+        case completed(JSONValue)
+        case failed(String)
+        case stopped(StopReason)
+    }
+
+    private let source: any JobSource
+    private let registry: ProcessorRegistry
+    private let configuration: Configuration
+    private let logger: Logger
+    private let running = Mutex<[String: (LeaseRef, Latch<StopReason>)]>([:])
+    private let draining = Latch<Void>()
+
+    public init(source: any JobSource, registry: ProcessorRegistry, configuration: Configuration, logger: Logger) {
+        self.source = source
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Jobs running now (for tests and status pages).
+    public var runningJobIds: [String] { running.withLock { Array($0.keys) } }
+
+    public func run() async {
+        guard configuration.concurrency > 0 else { return }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listenForCancels() }
+                group.addTask { await self.heartbeats() }
+                group.addTask { await self.enforceGrace() }
+                await withTaskGroup(of: Void.self) { slots in
+                    for _ in 0..<configuration.concurrency {
+                        slots.addTask { await self.slot() }
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.draining.set(())
+        }
+    }
+
+    private func slot() async {
+        while draining.value == nil && !Task.isCancelled {
+            let jobs: [LeasedJob]
+            do {
+                jobs = try await untilDraining { try await self.source.lease(limit: 1, wait: self.configuration.leaseWait) } ?? []
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("lease failed", metadata: ["error": "\(error)"])
+                _ = try? await untilDraining { try await Task.sleep(for: .seconds(1)) }
+                continue
+            }
+            for leased in jobs {
+                if draining.value != nil {
+                    await deliver("release", leased) { try await self.source.release($0) }
+                } else {
+                    await execute(leased)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` until it returns or shutdown begins; nil when shutdown came first.
+    private func untilDraining<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                _ = await self.draining.wait()
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func execute(_ leased: LeasedJob) async {
+        let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
+        var logger = self.logger
+        logger[metadataKey: "jobId"] = "\(ref.jobId)"
+        let stop = Latch<StopReason>()
+        running.withLock { $0[ref.jobId] = (ref, stop) }
+        defer { running.withLock { _ = $0.removeValue(forKey: ref.jobId) } }
+
+        guard let processor = registry[leased.job.processingType] else {
+            await deliver("fail", leased) {
+                try await self.source.fail($0, error: "no processor for type \(leased.job.processingType) on this worker")
+            }
+            return
+        }
+        logger.debug("job started", metadata: ["attempt": "\(leased.job.attempt)"])
+        let source = self.source
+        let context = JobContext(job: leased.job) { events in
+            if try await source.report(ref, events: events) { stop.set(.cancelled) }
+        }
+        let outcome = await withTaskGroup(of: Outcome?.self) { group -> Outcome in
+            group.addTask {
+                do {
+                    return .completed(try await processor.run(context))
+                } catch {
+                    if Task.isCancelled { return nil }
+                    return .failed((error as? OffloadError)?.message ?? String(describing: error))
+                }
+            }
+            group.addTask { await stop.wait().map { .stopped($0) } }
+            var result: Outcome = .stopped(.shutdown)
+            if let first = await group.next(), let first {
+                result = first
+            }
+            group.cancelAll()
+            return result
+        }
+        switch outcome {
+        case .completed(let result):
+            await deliver("complete", leased) { try await source.complete($0, result: result) }
+            logger.debug("job completed")
+        case .failed(let message):
+            await deliver("fail", leased) { try await source.fail($0, error: message) }
+            logger.info("job attempt failed", metadata: ["error": "\(message)"])
+        case .stopped(.cancelled):
+            await deliver("cancel", leased) { try await source.acknowledgeCancel($0) }
+            logger.info("job cancelled")
+        case .stopped(.shutdown):
+            await deliver("release", leased) { try await source.release($0) }
+            logger.info("job handed back on shutdown")
+        }
+    }
+
+    /// Sends a final report, retrying while the source is unreachable; a refused report (stale lease) is dropped.
+    private func deliver(_ what: String, _ leased: LeasedJob, _ send: @escaping @Sendable (LeaseRef) async throws -> Void) async {
+        let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
+        var delay = Duration.milliseconds(100)
+        for attempt in 1...8 {
+            do {
+                try await send(ref)
+                return
+            } catch OffloadError.unavailable(let message) {
+                logger.warning(
+                    "report failed, retrying",
+                    metadata: ["jobId": "\(ref.jobId)", "report": "\(what)", "attempt": "\(attempt)", "error": "\(message)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            } catch {
+                logger.warning("report refused", metadata: ["jobId": "\(ref.jobId)", "report": "\(what)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    private func stop(_ jobId: String, _ reason: StopReason) {
+        running.withLock { $0[jobId]?.1 }?.set(reason)
+    }
+
+    private func listenForCancels() async {
+        for await jobId in source.cancellations() {
+            stop(jobId, .cancelled)
+        }
+    }
+
+    private func heartbeats() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+            let leases = running.withLock { $0.values.map(\.0) }
+            guard !leases.isEmpty else { continue }
+            do {
+                for jobId in try await source.heartbeat(leases) { stop(jobId, .cancelled) }
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func enforceGrace() async {
+        guard await draining.wait() != nil else { return }
+        try? await Task.sleep(for: configuration.shutdownGrace)
+        let all = running.withLock { $0.values.map(\.1) }
+        for latch in all { latch.set(.shutdown) }
+    }
+}

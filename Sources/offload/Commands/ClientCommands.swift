@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import OffloadClient
+import OffloadCore
+
+/// Where a client command finds the server and its key.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Server URL (or OFFLOAD_URL).") var server: String?
+    @Option(help: "API key (or OFFLOAD_KEY).") var key: String?
+
+    func client() throws -> OffloadClient {
+        let environment = ProcessInfo.processInfo.environment
+        let url = server ?? environment["OFFLOAD_URL"] ?? "http://127.0.0.1:8080"
+        guard let key = key ?? environment["OFFLOAD_KEY"], !key.isEmpty else {
+            throw ValidationError("give an API key with --key or OFFLOAD_KEY")
+        }
+        return OffloadClient(baseURL: url, apiKey: key)
+    }
+}
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Submit a job and print it as JSON.")
+
+    @OptionGroup var connection: ClientOptions
+    @Argument(help: "The processing type, e.g. type1 or noop.") var type: String
+    @Option(help: "The job's data as JSON.") var data = "null"
+    @Option(help: "The job's options as JSON.") var options = "{}"
+
+    func run() async throws {
+        let job = try await connection.client().submit(
+            type, data: try JSONValue.parse(data), options: try JSONValue.parse(options))
+        print(String(decoding: try JSONCoding.encoder.encode(job), as: UTF8.self))
+    }
+}
+
+struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow a job live; exits 0 when it completes, 1 when it fails or is cancelled.")
+
+    @OptionGroup var connection: ClientOptions
+    @Argument(help: "The job id.") var jobId: String
+
+    func run() async throws {
+        let client = try connection.client()
+        let terminal = isatty(STDOUT_FILENO) == 1
+        var status = JobStatus.pending
+        for try await update in client.watch(jobId) {
+            switch update {
+            case .snapshot(let job):
+                status = job.status
+                render(progress: job.progress, message: job.message ?? job.status.rawValue, terminal: terminal)
+            case .event(_, let kind, let data):
+                switch kind {
+                case .progress:
+                    render(
+                        progress: Int(data["progress"]?.intValue ?? 0), message: data["message"]?.stringValue ?? "",
+                        terminal: terminal)
+                case .log:
+                    print("\(terminal ? "\r\u{1B}[K" : "")[\(data["stream"]?.stringValue ?? "log")] \(data["line"]?.stringValue ?? "")")
+                case .token:
+                    print(data["text"]?.stringValue ?? "", terminator: "")
+                case .status:
+                    status = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)) ?? status
+                case .completed, .failed, .cancelled:
+                    status = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)) ?? status
+                    if terminal { print("") }
+                    if let error = data["error"]?.stringValue { print("error: \(error)") }
+                    if let result = data["result"], kind == .completed { print("result: \(result.jsonString())") }
+                }
+            }
+        }
+        print(status.rawValue)
+        if status != .completed { throw ExitCode(1) }
+    }
+
+    private func render(progress: Int, message: String, terminal: Bool) {
+        let width = 30
+        let filled = max(0, min(width, progress * width / 100))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        if terminal {
+            print("\r\u{1B}[K\(bar) \(progress)% \(message)", terminator: "")
+            fflush(nil)
+        } else {
+            print("\(progress)% \(message)")
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+
+enum LogSetup {
+    /// Sets up swift-log once: human-readable lines, or one JSON object per line.
+    static func bootstrap(json: Bool, level: Logger.Level) {
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// One JSON object per log line: time, level, message, and the metadata (jobId, workerId, …) as fields.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
+        var fields: [String: String] = [
+            "time": Date().formatted(.iso8601), "level": level.rawValue, "message": message.description,
+            "logger": label,
+        ]
+        for (key, value) in metadata.merging(extra ?? [:], uniquingKeysWith: { _, new in new }) {
+            fields[key] = value.description
+        }
+        if let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) {
+            FileHandle.standardError.write(data + Data("\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OffloadServer
+import OffloadStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (HTTP API, SSE, in-process workers).")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port).") var port = 8080
+    @Option(help: "Directory for the database and the generated JWT secret.") var dataDir = "./offload-data"
+    @Option(help: "sqlite:PATH (default: <data-dir>/offload.sqlite).") var database: String?
+    @Option(help: "Jobs the in-process workers run at once (0: none).") var workers = 4
+    @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back.") var shutdownGrace = 30.0
+    @Option(help: "Seconds a lease lasts without a heartbeat.") var leaseSeconds = 30.0
+    @Option(help: "SQLite synchronous level: normal (survives a process crash) or full (also a power loss).")
+    var sqliteSync = "normal"
+    @Option(help: "Seconds between SSE keep-alive comments.") var sseKeepAlive = 15.0
+    @Option(help: "Largest request body in bytes.") var maxBodyBytes = 10 * 1024 * 1024
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Flag(help: "Write logs as JSON lines.") var logJSON = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        LogSetup.bootstrap(json: logJSON, level: Logger.Level(rawValue: logLevel) ?? .info)
+        guard let durability = SQLiteJobStore.Durability(rawValue: sqliteSync.uppercased()) else {
+            throw ValidationError("--sqlite-sync must be normal or full")
+        }
+        guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.dataDirectory = dataDir
+        configuration.database = database ?? environment["OFFLOAD_DATABASE_URL"]
+        configuration.workers = workers
+        configuration.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
+        configuration.leaseSeconds = leaseSeconds
+        configuration.durability = durability
+        configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.adminKey = environment["OFFLOAD_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.jwtSecret = environment["OFFLOAD_JWT_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        let announcedHost = host
+        configuration.onListening = { port in
+            print("offload listening on http://\(announcedHost):\(port)")
+            fflush(nil)
+        }
+        let logger = Logger(label: "offload")
+        try await OffloadServerApp(configuration: configuration, logger: logger).run()
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `offload` command: the server, and a thin client beside it.
+@main
+struct Offload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "offload",
+        abstract: "A self-hosted job server: hand slow work to workers and follow it live.",
+        subcommands: [Serve.self, Submit.self, Watch.self])
+}

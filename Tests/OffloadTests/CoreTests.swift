@@ -1,0 +1,86 @@
+import Foundation
+import OffloadClient
+import OffloadCore
+import Testing
+
+@Suite("Job lifecycle and core values")
+struct CoreTests {
+    @Test("the lifecycle allows exactly the transitions of DESIGN.md")
+    func transitions() {
+        let allowed: Set<String> = [
+            "PENDING>PROCESSING", "PENDING>CANCELLED", "PROCESSING>COMPLETED", "PROCESSING>FAILED",
+            "PROCESSING>CANCELLED", "PROCESSING>PENDING", "FAILED>PENDING", "CANCELLED>PENDING",
+        ]
+        for from in JobStatus.allCases {
+            for to in JobStatus.allCases {
+                #expect(from.canTransition(to: to) == allowed.contains("\(from.rawValue)>\(to.rawValue)"), "\(from) → \(to)")
+            }
+        }
+        #expect(JobStatus.allCases.filter(\.isFinal) == [.completed, .failed, .cancelled])
+    }
+
+    @Test("job ids sort by creation time")
+    func idsSort() {
+        let ids = IDGenerator()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let made = (0..<200).map { ids.jobId(at: start.addingTimeInterval(Double($0) * 0.002)) }
+        #expect(made == made.sorted())
+        #expect(Set(made).count == made.count)
+        #expect(made.allSatisfy { $0.hasPrefix("job_") && $0.count == 30 })
+    }
+
+    @Test("retry backoff grows exponentially, stays within its jitter and its cap")
+    func backoff() {
+        let policy = RetryPolicy(base: 1, cap: 60, jitter: 0.25)
+        #expect(policy.delay(afterAttempt: 1, random: 0.5) == 1)
+        #expect(policy.delay(afterAttempt: 3, random: 0.5) == 4)
+        #expect(policy.delay(afterAttempt: 3, random: 0) == 3)
+        #expect(policy.delay(afterAttempt: 3, random: 1) == 5)
+        #expect(policy.delay(afterAttempt: 40, random: 0.5) == 60)
+    }
+
+    @Test("submit options are checked and turned into job fields")
+    func options() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let job = try NewJob(
+            submission: JobSubmission(
+                processingType: "type1", data: [["id": 1]],
+                options: ["priority": 5, "delaySeconds": 10, "maxAttempts": 7, "queue": "emails", "idempotencyKey": "k1"]),
+            tenant: "t", jobId: "job_1", now: now)
+        #expect(job.priority == 5)
+        #expect(job.runAt == now.addingTimeInterval(10))
+        #expect(job.maxAttempts == 7)
+        #expect(job.queue == "emails")
+        #expect(job.idempotencyKey == "k1")
+        #expect(throws: OffloadError.self) {
+            try NewJob(submission: JobSubmission(processingType: "noop", options: ["priority": "high"]), tenant: "t", jobId: "j", now: now)
+        }
+        #expect(throws: OffloadError.self) {
+            try NewJob(submission: JobSubmission(processingType: "noop", options: ["queue": "a b"]), tenant: "t", jobId: "j", now: now)
+        }
+        #expect(throws: OffloadError.self) {
+            try NewJob(submission: JobSubmission(processingType: "noop", options: [1, 2]), tenant: "t", jobId: "j", now: now)
+        }
+    }
+
+    @Test("JSON values keep integers as integers and round-trip")
+    func jsonValues() throws {
+        let value = try JSONValue.parse(#"{"a":1,"b":1.5,"c":[true,null,"x"],"d":{"e":-3}}"#)
+        #expect(value["a"] == .int(1))
+        #expect(value["b"] == .double(1.5))
+        #expect(try JSONValue.parse(value.jsonString()) == value)
+        #expect(throws: OffloadError.self) { try JSONValue.parse("{nope") }
+    }
+
+    @Test("the SSE parser joins data lines, keeps ids and skips comments, across chunk boundaries")
+    func sseParser() {
+        var parser = SSEParser()
+        var events = parser.feed(Array("id: 1\nevent: progress\ndata: {\"progress\"".utf8))
+        #expect(events.isEmpty)
+        events = parser.feed(Array(": 50}\n\n: keep-alive\n\nevent: snapshot\ndata: a\ndata: b\n\n".utf8))
+        #expect(events == [
+            ServerSentEvent(id: "1", event: "progress", data: "{\"progress\": 50}"),
+            ServerSentEvent(id: "1", event: "snapshot", data: "a\nb"),
+        ])
+    }
+}

@@ -1,0 +1,115 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import OffloadClient
+import OffloadCore
+import OffloadServer
+import Synchronization
+import Testing
+
+@Suite("End to end: the offload binary as a process", .serialized)
+struct EndToEndTests {
+    @Test("offload serve runs a submitted job to COMPLETED over real HTTP and exits 0 on SIGTERM")
+    func submitToCompleted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try await OffloadProcess.serve(dataDir: directory.path)
+        let adminKey = try #require(
+            server.outputText.range(of: #"ok_[0-9a-f]{64}"#, options: .regularExpression).map { String(server.outputText[$0]) })
+        let api = TestServer(baseURL: server.baseURL)
+        let job = try await api.submit("type2", data: [["id": 1, "name": "item1"], ["id": 2, "name": "item2"]], key: adminKey)
+        let id = try #require(job["jobId"]?.stringValue)
+        let events = try await api.sse("/api/sse/job-progress/\(id)", key: adminKey)
+        #expect(events.last?.event == "completed")
+        let done = try await api.call("GET", "/api/jobs/\(id)", key: adminKey).json
+        #expect(done["status"] == "COMPLETED")
+        #expect(done["result"]?.arrayValue?.first?["startedAt"] != nil)
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory.path + "/jwt-secret")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+
+        // The second start keeps the key and prints no new one.
+        let again = try await OffloadProcess.serve(dataDir: directory.path)
+        #expect(try await TestServer(baseURL: again.baseURL).call("GET", "/api/jobs/\(id)", key: adminKey).json["status"] == "COMPLETED")
+        #expect(!again.outputText.contains("ok_"))
+        again.signal(SIGTERM)
+        #expect(try await again.waitForExit() == 0)
+    }
+
+    @Test("kill -9 while jobs are being submitted loses no job that was answered 201")
+    func killNine() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = "e2e-admin-key-0123456789abcdef"
+        let server = try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let api = TestServer(baseURL: server.baseURL)
+        let acknowledged = OffloadProcess.OutputBuffer()
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var n = 0
+                    while true {
+                        n += 1
+                        guard let reply = try? await api.call(
+                            "POST", "/api/jobs", key: key,
+                            json: ["processingType": "noop", "data": ["worker": .int(Int64(worker)), "n": .int(Int64(n))]])
+                        else { return }
+                        guard reply.status == 201, let id = reply.json["jobId"]?.stringValue else { return }
+                        let count = acknowledged.text.withLock { $0 += id + "\n"; return $0.count(where: { $0 == "\n" }) }
+                        if count == 400 { server.signal(SIGKILL) }
+                    }
+                }
+            }
+        }
+        #expect(try await server.waitForExit() == SIGKILL)
+        let ids = acknowledged.text.withLock { $0 }.split(separator: "\n").map(String.init)
+        #expect(ids.count >= 400)
+
+        let restarted = try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let reader = TestServer(baseURL: restarted.baseURL)
+        var stored = Set<String>()
+        var cursor: String?
+        repeat {
+            let page = try await reader.call("GET", "/api/jobs?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key).json
+            for job in page["jobs"]?.arrayValue ?? [] { if let id = job["jobId"]?.stringValue { stored.insert(id) } }
+            cursor = page["nextCursor"]?.stringValue
+        } while cursor != nil
+        let lost = Set(ids).subtracting(stored)
+        #expect(lost.isEmpty, "lost \(lost.count) of \(ids.count) acknowledged jobs")
+        restarted.signal(SIGTERM)
+        #expect(try await restarted.waitForExit() == 0)
+    }
+
+    @Test("SIGTERM lets short jobs finish, hands long ones back to PENDING, and leaves none in PROCESSING")
+    func gracefulShutdown() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = "e2e-admin-key-0123456789abcdef"
+        let server = try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--workers", "2", "--shutdown-grace", "1"],
+            environment: ["OFFLOAD_ADMIN_KEY": key])
+        let api = TestServer(baseURL: server.baseURL)
+        let long = try #require(try await api.submit("type1", data: .array((1...100).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
+        let short = try #require(try await api.submit("type1", data: .array((1...5).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
+        for id in [long, short] {
+            _ = try await api.waitFor(id) { $0["status"] == "PROCESSING" || $0["status"] == "COMPLETED" }
+        }
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+
+        let restarted = try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let reader = TestServer(baseURL: restarted.baseURL)
+        let longJob = try await reader.call("GET", "/api/jobs/\(long)", key: key).json
+        #expect(longJob["status"] == "PENDING")
+        #expect(longJob["attempt"] == 0)
+        #expect(try await reader.call("GET", "/api/jobs/\(short)", key: key).json["status"] == "COMPLETED")
+        #expect(try await reader.call("GET", "/api/jobs?status=PROCESSING", key: key).json["jobs"] == [])
+        restarted.signal(SIGTERM)
+        #expect(try await restarted.waitForExit() == 0)
+    }
+}

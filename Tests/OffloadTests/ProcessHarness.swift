@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+
+/// An `offload` process started by a test, stopped only by its pid.
+final class OffloadProcess: Sendable {
+    let process: Process
+    let baseURL: String
+    private let output: OutputBuffer
+
+    /// The `offload` binary built beside the test bundle.
+    static var binary: String {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = exe.deletingLastPathComponent()
+        // The test bundle may be a directory (…/OffloadPackageTests.xctest) or a file in the build folder.
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("offload").path),
+            directory.pathComponents.count > 2
+        {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("offload").path
+    }
+
+    /// What the process printed on stdout so far.
+    final class OutputBuffer: Sendable {
+        let text = Mutex("")
+    }
+
+    private init(process: Process, baseURL: String, output: OutputBuffer) {
+        self.process = process
+        self.baseURL = baseURL
+        self.output = output
+    }
+
+    var outputText: String { output.text.withLock { $0 } }
+
+    /// Starts `offload serve` on a free port in `dataDir` and waits until it listens.
+    static func serve(dataDir: String, arguments: [String] = [], environment: [String: String] = [:]) async throws -> OffloadProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", "0", "--data-dir", dataDir] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "OFFLOAD_ADMIN_KEY")
+        env.removeValue(forKey: "OFFLOAD_JWT_SECRET")
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let output = OutputBuffer()
+        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.finish()
+                return
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            output.text.withLock { $0 += text }
+            continuation.yield(text)
+        }
+        try process.run()
+        let url = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var seen = ""
+                for await chunk in lines {
+                    seen += chunk
+                    if let range = seen.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
+                        return String(seen[range].dropFirst("listening on ".count))
+                    }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let url else {
+            process.terminate()
+            throw TestFailure("offload serve did not start: \(output.text.withLock { $0 })")
+        }
+        return OffloadProcess(process: process, baseURL: url, output: output)
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit (bounded) and answers its exit status.
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw TestFailure("offload did not exit in time")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+}

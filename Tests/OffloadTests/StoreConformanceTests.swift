@@ -1,0 +1,303 @@
+import Foundation
+import Logging
+import OffloadCore
+import OffloadStore
+import Testing
+
+/// The stores every store behaviour is checked against. A new store adds a case here and passes every test.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+
+    var testDescription: String { rawValue }
+}
+
+/// Runs `body` against a fresh store of `kind`, with its writer running, and shuts it down afterwards.
+func withStore<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore) async throws -> T) async throws -> T {
+    switch kind {
+    case .sqlite:
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteJobStore(path: directory.path + "/test.sqlite", logger: Logger(label: "test"))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { store.close() }
+            return try await body(store)
+        }
+    }
+}
+
+private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+private func newJob(
+    _ id: String, type: String = "noop", tenant: String = "acme", priority: Int = 0, runAt: Date = t0,
+    maxAttempts: Int = 3, idempotencyKey: String? = nil, queue: String = "default"
+) -> NewJob {
+    NewJob(
+        jobId: id, processingType: type, queue: queue, data: ["n": .string(id)], maxAttempts: maxAttempts,
+        priority: priority, runAt: runAt, idempotencyKey: idempotencyKey, tenant: tenant, createdAt: t0)
+}
+
+private func lease(_ store: any JobStore, limit: Int = 1, types: [String]? = nil, at: Date = t0, seconds: Double = 30)
+    async throws -> [LeasedJob]
+{
+    try await store.lease(LeaseRequest(workerId: "w1", processingTypes: types, limit: limit, leaseDuration: seconds, now: at))
+}
+
+@Suite("Store conformance")
+struct StoreConformanceTests {
+    @Test("a submitted job is PENDING with one status event", arguments: StoreKind.allCases)
+    func submit(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let outcome = try await store.submit([newJob("job_a")])
+            #expect(outcome.map(\.created) == [true])
+            let job = try #require(try await store.job(id: "job_a", tenant: "acme"))
+            #expect(job.status == .pending)
+            #expect(job.attempt == 0)
+            #expect(job.data == ["n": "job_a"])
+            let events = try await store.events(jobId: "job_a", after: 0, limit: 10)
+            #expect(events.map(\.seq) == [1])
+            #expect(events.first?.data == ["status": "PENDING"])
+        }
+    }
+
+    @Test("a job of another tenant is invisible", arguments: StoreKind.allCases)
+    func tenants(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a", tenant: "acme"), newJob("job_b", tenant: "other")])
+            #expect(try await store.job(id: "job_a", tenant: "other") == nil)
+            #expect(try await store.job(id: "job_a", tenant: nil) != nil)
+            #expect(try await store.jobs(JobQuery(tenant: "acme")).jobs.map(\.jobId) == ["job_a"])
+            #expect(try await store.snapshot(jobId: "job_a", tenant: "other", after: nil, limit: 10) == nil)
+            await #expect(throws: OffloadError.notFound("no job job_a")) {
+                try await store.cancel(jobId: "job_a", tenant: "other", at: t0)
+            }
+        }
+    }
+
+    @Test("a repeated idempotency key answers the first job", arguments: StoreKind.allCases)
+    func idempotency(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let first = try await store.submit([newJob("job_a", idempotencyKey: "k")])
+            let second = try await store.submit([newJob("job_b", idempotencyKey: "k"), newJob("job_c", tenant: "x", idempotencyKey: "k")])
+            #expect(first[0].created)
+            #expect(second.map(\.created) == [false, true])
+            #expect(second[0].job.jobId == "job_a")
+            #expect(try await store.job(id: "job_b", tenant: nil) == nil)
+        }
+    }
+
+    @Test("leases go by priority, then FIFO, only to ready jobs of the worker's types", arguments: StoreKind.allCases)
+    func leaseOrder(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([
+                newJob("job_1"), newJob("job_2", priority: 5), newJob("job_3"),
+                newJob("job_4", runAt: t0.addingTimeInterval(60)), newJob("job_5", type: "type1"),
+            ])
+            #expect(try await lease(store, limit: 10, types: ["noop"]).map(\.job.jobId) == ["job_2", "job_1", "job_3"])
+            #expect(try await lease(store, limit: 10, types: ["noop"]).isEmpty)
+            let later = try await lease(store, limit: 10, at: t0.addingTimeInterval(61))
+            #expect(later.map(\.job.jobId) == ["job_5", "job_4"])
+            #expect(later.allSatisfy { $0.job.status == .processing && $0.job.attempt == 1 && $0.job.workerId == "w1" })
+            #expect(Set(later.map(\.leaseToken)).count == 2)
+        }
+    }
+
+    @Test("reports need the current lease token and keep seqs gap-free", arguments: StoreKind.allCases)
+    func reports(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a")])
+            let leased = try #require(try await lease(store).first)
+            await #expect(throws: OffloadError.self) {
+                try await store.report(jobId: "job_a", leaseToken: "stale", events: [.progress(10)], at: t0)
+            }
+            let outcome = try await store.report(
+                jobId: "job_a", leaseToken: leased.leaseToken, events: [.progress(40, message: "m"), .log("hello"), .token("t")],
+                at: t0)
+            #expect(outcome.events.map(\.seq) == [3, 4, 5])
+            #expect(!outcome.cancelRequested)
+            let job = try #require(try await store.job(id: "job_a", tenant: nil))
+            #expect(job.progress == 40)
+            #expect(job.message == "m")
+            await #expect(throws: OffloadError.self) {
+                try await store.report(jobId: "job_a", leaseToken: leased.leaseToken, events: [EventReport(kind: .completed, data: nil)], at: t0)
+            }
+            let events = try await store.events(jobId: "job_a", after: 0, limit: 100)
+            #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
+            #expect(events.map(\.kind) == [.status, .status, .progress, .log, .token])
+        }
+    }
+
+    @Test("completing ends the lease and writes a final event carrying the job", arguments: StoreKind.allCases)
+    func complete(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a")])
+            let leased = try #require(try await lease(store).first)
+            let job = try await store.complete(jobId: "job_a", leaseToken: leased.leaseToken, result: ["ok": true], at: t0)
+            #expect(job.status == .completed)
+            #expect(job.progress == 100)
+            #expect(job.result == ["ok": true])
+            #expect(job.completedAt == t0)
+            let last = try #require(try await store.events(jobId: "job_a", after: 0, limit: 10).last)
+            #expect(last.kind == .completed)
+            #expect(last.data["status"] == "COMPLETED")
+            #expect(last.data["result"] == ["ok": true])
+            await #expect(throws: OffloadError.self) {
+                try await store.complete(jobId: "job_a", leaseToken: leased.leaseToken, result: nil, at: t0)
+            }
+        }
+    }
+
+    @Test("a failed attempt goes back to PENDING while attempts are left, then FAILED", arguments: StoreKind.allCases)
+    func failures(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a", maxAttempts: 2)])
+            let first = try #require(try await lease(store).first)
+            let retry = t0.addingTimeInterval(5)
+            let again = try await store.fail(jobId: "job_a", leaseToken: first.leaseToken, error: "boom", retryAt: retry, at: t0)
+            #expect(again.status == .pending)
+            #expect(again.runAt == retry)
+            #expect(again.error == "boom")
+            #expect(try await lease(store, at: t0.addingTimeInterval(1)).isEmpty)
+            let second = try #require(try await lease(store, at: retry).first)
+            #expect(second.job.attempt == 2)
+            let failed = try await store.fail(jobId: "job_a", leaseToken: second.leaseToken, error: "boom 2", retryAt: retry, at: retry)
+            #expect(failed.status == .failed)
+            #expect(failed.error == "boom 2")
+            #expect(try await store.events(jobId: "job_a", after: 0, limit: 10).last?.kind == .failed)
+        }
+    }
+
+    @Test("cancel stops a pending job at once and asks a running job's worker", arguments: StoreKind.allCases)
+    func cancel(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a"), newJob("job_b")])
+            let leased = try #require(try await lease(store).first)
+            #expect(leased.job.jobId == "job_a")
+            let (requests, continuation) = AsyncStream.makeStream(of: String.self)
+            let token = store.eventBus.onCancelRequest { continuation.yield($0) }
+            defer { store.eventBus.removeCancelListener(token) }
+
+            let pending = try await store.cancel(jobId: "job_b", tenant: "acme", at: t0)
+            #expect(pending.status == .cancelled)
+            let running = try await store.cancel(jobId: "job_a", tenant: "acme", at: t0)
+            #expect(running.status == .processing)
+            #expect(running.cancelRequested)
+            var iterator = requests.makeAsyncIterator()
+            #expect(await iterator.next() == "job_a")
+            let report = try await store.report(jobId: "job_a", leaseToken: leased.leaseToken, events: [.progress(1)], at: t0)
+            #expect(report.cancelRequested)
+            #expect(try await store.heartbeat(workerId: "w1", leases: [LeaseRef(jobId: "job_a", leaseToken: leased.leaseToken)], until: t0) == ["job_a"])
+            let done = try await store.acknowledgeCancel(jobId: "job_a", leaseToken: leased.leaseToken, at: t0)
+            #expect(done.status == .cancelled)
+            await #expect(throws: OffloadError.conflict("job job_a is already CANCELLED")) {
+                try await store.cancel(jobId: "job_a", tenant: nil, at: t0)
+            }
+        }
+    }
+
+    @Test("a released job goes back to PENDING without counting the attempt", arguments: StoreKind.allCases)
+    func release(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a")])
+            let leased = try #require(try await lease(store).first)
+            let job = try await store.release(jobId: "job_a", leaseToken: leased.leaseToken, at: t0)
+            #expect(job.status == .pending)
+            #expect(job.attempt == 0)
+            #expect(try await lease(store).first?.job.attempt == 1)
+        }
+    }
+
+    @Test("a job whose lease expires goes back to PENDING, counted as an attempt; the last one fails", arguments: StoreKind.allCases)
+    func expiry(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_a", maxAttempts: 2)])
+            let first = try #require(try await lease(store, seconds: 10).first)
+            let ref = LeaseRef(jobId: "job_a", leaseToken: first.leaseToken)
+            #expect(try await store.heartbeat(workerId: "w1", leases: [ref], until: t0.addingTimeInterval(20)).isEmpty)
+            #expect(try await store.requeueExpiredLeases(now: t0.addingTimeInterval(15)) == 0)
+            #expect(try await store.requeueExpiredLeases(now: t0.addingTimeInterval(21)) == 1)
+            let job = try #require(try await store.job(id: "job_a", tenant: nil))
+            #expect(job.status == .pending)
+            #expect(job.attempt == 1)
+            #expect(try await store.heartbeat(workerId: "w1", leases: [ref], until: t0) == ["job_a"])
+            _ = try #require(try await lease(store, at: t0.addingTimeInterval(21), seconds: 10).first)
+            #expect(try await store.requeueExpiredLeases(now: t0.addingTimeInterval(40)) == 1)
+            #expect(try await store.job(id: "job_a", tenant: nil)?.status == .failed)
+        }
+    }
+
+    @Test("history pages newest first with filters and a cursor", arguments: StoreKind.allCases)
+    func history(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit((1...7).map { newJob("job_\($0)", type: $0 % 2 == 0 ? "type1" : "noop") })
+            let page1 = try await store.jobs(JobQuery(tenant: "acme", limit: 3))
+            #expect(page1.jobs.map(\.jobId) == ["job_7", "job_6", "job_5"])
+            let page2 = try await store.jobs(JobQuery(tenant: "acme", before: page1.nextCursor, limit: 3))
+            #expect(page2.jobs.map(\.jobId) == ["job_4", "job_3", "job_2"])
+            let page3 = try await store.jobs(JobQuery(tenant: "acme", before: page2.nextCursor, limit: 3))
+            #expect(page3.jobs.map(\.jobId) == ["job_1"])
+            #expect(page3.nextCursor == nil)
+            #expect(try await store.jobs(JobQuery(tenant: "acme", processingType: "type1")).jobs.count == 3)
+            _ = try await lease(store, limit: 2)
+            #expect(try await store.jobs(JobQuery(status: .processing)).jobs.count == 2)
+        }
+    }
+
+    @Test("events reach the bus after commit, in order", arguments: StoreKind.allCases)
+    func busOrder(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let (events, continuation) = AsyncStream.makeStream(of: Int64.self)
+            let token = store.eventBus.follow(jobId: "job_a") { delivery in
+                if case .event(let event) = delivery { continuation.yield(event.seq) }
+            }
+            defer { store.eventBus.unfollow(token) }
+            _ = try await store.submit([newJob("job_a")])
+            let leased = try #require(try await lease(store).first)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<20 {
+                    group.addTask {
+                        _ = try await store.report(jobId: "job_a", leaseToken: leased.leaseToken, events: [.log("\(i)")], at: t0)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            _ = try await store.complete(jobId: "job_a", leaseToken: leased.leaseToken, result: nil, at: t0)
+            var seen: [Int64] = []
+            for await seq in events {
+                seen.append(seq)
+                if seen.count == 23 { break }
+            }
+            #expect(seen == Array(1...23))
+        }
+    }
+
+    @Test("concurrent submits are all durable and each answers its own job", arguments: StoreKind.allCases)
+    func concurrentSubmits(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for i in 0..<500 {
+                    group.addTask { try await store.submit([newJob("job_\(10_000 + i)")])[0].job.jobId }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(ids.count == 500)
+            let listed = try await store.jobs(JobQuery(limit: 500)).jobs
+            #expect(Set(listed.map(\.jobId)) == ids)
+        }
+    }
+
+    @Test("API keys are found by the hash of their secret and can be deleted", arguments: StoreKind.allCases)
+    func keys(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            #expect(try await !store.hasKey(role: .admin))
+            let key = StoredKey(id: "key_1", name: "ci", role: .admin, tenant: "acme", secretHash: "abc", createdAt: t0)
+            try await store.createKey(key)
+            #expect(try await store.hasKey(role: .admin))
+            #expect(try await store.key(secretHash: "abc") == key)
+            #expect(try await store.keys() == [key])
+            #expect(try await store.deleteKey(id: "key_1"))
+            #expect(try await !store.deleteKey(id: "key_1"))
+            #expect(try await store.key(secretHash: "abc") == nil)
+        }
+    }
+}
