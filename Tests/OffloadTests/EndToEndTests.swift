@@ -46,7 +46,7 @@ struct EndToEndTests {
         let server = try await OffloadProcess.serve(
             dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
         let api = TestServer(baseURL: server.baseURL)
-        let acknowledged = OffloadProcess.OutputBuffer()
+        let acknowledged = Locked<[String]>([])
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
@@ -58,14 +58,14 @@ struct EndToEndTests {
                             json: ["processingType": "noop", "data": ["worker": .int(Int64(worker)), "n": .int(Int64(n))]])
                         else { return }
                         guard reply.status == 201, let id = reply.json["jobId"]?.stringValue else { return }
-                        let count = acknowledged.text.withLock { $0 += id + "\n"; return $0.count(where: { $0 == "\n" }) }
+                        let count = acknowledged.withLock { $0.append(id); return $0.count }
                         if count == 400 { server.signal(SIGKILL) }
                     }
                 }
             }
         }
         #expect(try await server.waitForExit() == SIGKILL)
-        let ids = acknowledged.text.withLock { $0 }.split(separator: "\n").map(String.init)
+        let ids = acknowledged.withLock { $0 }
         #expect(ids.count >= 400)
 
         let restarted = try await OffloadProcess.serve(
@@ -96,7 +96,7 @@ struct EndToEndTests {
         let long = try #require(try await api.submit("type1", data: .array((1...100).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
         let short = try #require(try await api.submit("type1", data: .array((1...5).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
         for id in [long, short] {
-            _ = try await api.waitFor(id) { $0["status"] == "PROCESSING" || $0["status"] == "COMPLETED" }
+            _ = try await api.waitFor(id, key: key) { $0["status"] == "PROCESSING" || $0["status"] == "COMPLETED" }
         }
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)

@@ -5,7 +5,7 @@ import Synchronization
 final class OffloadProcess: Sendable {
     let process: Process
     let baseURL: String
-    private let output: OutputBuffer
+    private let output: Locked<String>
 
     /// The `offload` binary built beside the test bundle.
     static var binary: String {
@@ -20,18 +20,13 @@ final class OffloadProcess: Sendable {
         return directory.appendingPathComponent("offload").path
     }
 
-    /// What the process printed on stdout so far.
-    final class OutputBuffer: Sendable {
-        let text = Mutex("")
-    }
-
-    private init(process: Process, baseURL: String, output: OutputBuffer) {
+    private init(process: Process, baseURL: String, output: Locked<String>) {
         self.process = process
         self.baseURL = baseURL
         self.output = output
     }
 
-    var outputText: String { output.text.withLock { $0 } }
+    var outputText: String { output.withLock { $0 } }
 
     /// Starts `offload serve` on a free port in `dataDir` and waits until it listens.
     static func serve(dataDir: String, arguments: [String] = [], environment: [String: String] = [:]) async throws -> OffloadProcess {
@@ -46,7 +41,7 @@ final class OffloadProcess: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
-        let output = OutputBuffer()
+        let output = Locked("")
         let (lines, continuation) = AsyncStream.makeStream(of: String.self)
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -56,7 +51,7 @@ final class OffloadProcess: Sendable {
                 return
             }
             let text = String(decoding: data, as: UTF8.self)
-            output.text.withLock { $0 += text }
+            output.withLock { $0 += text }
             continuation.yield(text)
         }
         try process.run()
@@ -81,7 +76,7 @@ final class OffloadProcess: Sendable {
         }
         guard let url else {
             process.terminate()
-            throw TestFailure("offload serve did not start: \(output.text.withLock { $0 })")
+            throw TestFailure("offload serve did not start: \(output.withLock { $0 })")
         }
         return OffloadProcess(process: process, baseURL: url, output: output)
     }

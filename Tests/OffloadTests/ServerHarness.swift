@@ -98,10 +98,12 @@ struct TestServer: Sendable {
     }
 
     /// Polls a job until `done` holds (the job endpoint, not a sleep-and-hope: it bounds the wait).
-    func waitFor(_ jobId: String, timeout: Duration = .seconds(20), _ done: (JSONValue) -> Bool) async throws -> JSONValue {
+    func waitFor(
+        _ jobId: String, key: String = TestServer.adminKey, timeout: Duration = .seconds(20), _ done: (JSONValue) -> Bool
+    ) async throws -> JSONValue {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let job = try await call("GET", "/api/jobs/\(jobId)").json
+            let job = try await call("GET", "/api/jobs/\(jobId)", key: key).json
             if done(job) { return job }
             try await Task.sleep(for: .milliseconds(20))
         }

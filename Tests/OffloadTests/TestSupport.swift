@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A directory under the system temporary directory, removed by `remove()`.
 struct TemporaryDirectory: Sendable {
@@ -11,5 +12,16 @@ struct TemporaryDirectory: Sendable {
 
     func remove() {
         try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// A value that concurrent test tasks share.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<R: Sendable>(_ body: @Sendable (inout Value) -> R) -> R {
+        mutex.withLock { body(&$0) }
     }
 }

@@ -74,7 +74,9 @@ final class GroupCommitWriter: Sendable {
             await drain()
         }
         await drain()
+        // Cancelled or closed: refuse later writes, and fail those that came after the last drain.
         let leftovers = queue.withLock { q -> [Pending] in
+            q.closed = true
             defer { q.pending.removeAll() }
             return q.pending
         }

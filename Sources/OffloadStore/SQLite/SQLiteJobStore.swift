@@ -83,12 +83,14 @@ public final class SQLiteJobStore: JobStore, Service {
                 try Self.insert(event, db)
                 effects.events.append(event)
                 effects.workAvailable = true
+                // Answer the dates as stored (milliseconds), so the answer equals what a later read shows.
                 outcomes.append(SubmitOutcome(
                     job: Job(
                         jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
                         options: new.options, status: .pending, maxAttempts: new.maxAttempts,
-                        priority: new.priority, runAt: new.runAt, timeoutSeconds: new.timeoutSeconds,
-                        idempotencyKey: new.idempotencyKey, tenant: new.tenant, createdAt: new.createdAt),
+                        priority: new.priority, runAt: Timestamps.date(millis: Timestamps.millis(new.runAt)),
+                        timeoutSeconds: new.timeoutSeconds, idempotencyKey: new.idempotencyKey, tenant: new.tenant,
+                        createdAt: Timestamps.date(millis: created)),
                     created: true))
             }
             return (outcomes, effects)
