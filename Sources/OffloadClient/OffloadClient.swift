@@ -57,10 +57,11 @@ public struct OffloadClient: Sendable {
     ///
     /// A dropped connection is resumed with `Last-Event-ID` (no event twice, none missing), with exponential
     /// backoff and at most `maxReconnects` attempts in a row.
-    public func watch(_ jobId: String, maxReconnects: Int = 5) -> AsyncThrowingStream<WatchUpdate, any Error> {
+    /// - Parameter resumeFrom: Start after this event seq (0: replay the whole log) instead of at the snapshot.
+    public func watch(_ jobId: String, resumeFrom: Int64? = nil, maxReconnects: Int = 5) -> AsyncThrowingStream<WatchUpdate, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
-                var lastEventId: String?
+                var lastEventId = resumeFrom.map(String.init)
                 var failures = 0
                 while !Task.isCancelled {
                     do {

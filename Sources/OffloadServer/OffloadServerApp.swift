@@ -40,8 +40,12 @@ public struct OffloadServerApp: Sendable {
             try await Secrets.ensureAdminKey(store: store, configuration: configuration, logger: logger)
             let tokens = await TokenIssuer(secret: secret)
             let services = makeServices(store: store, tokens: tokens)
+            var configs = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+            if let request = configuration.shutdownRequest {
+                configs.append(.init(service: ShutdownOnRequest(request: request), successTerminationBehavior: .gracefullyShutdownGroup))
+            }
             let serviceGroup = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) },
+                services: configs,
                 gracefulShutdownSignals: signals,
                 cancellationSignals: [],
                 logger: logger))

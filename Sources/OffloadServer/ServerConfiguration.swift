@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var retryPolicy = RetryPolicy()
     /// Called with the bound port once the server listens (tests bind port 0).
     public var onListening: (@Sendable (Int) async -> Void)?
+    /// Setting this latch stops the server gracefully, as SIGTERM does (for embedding, benchmarks and tests).
+    public var shutdownRequest: Latch<Void>?
     /// Where the first-start admin key is shown (stdout by default; never a log line).
     public var announce: @Sendable (String) -> Void = { print($0) }
 

@@ -34,3 +34,14 @@ struct StreamCloser: Service {
         bus.close()
     }
 }
+
+/// Returns when shutdown is requested; ServiceGroup then shuts the whole server down gracefully.
+struct ShutdownOnRequest: Service {
+    let request: Latch<Void>
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            _ = await request.wait()
+        }
+    }
+}

@@ -27,6 +27,8 @@ struct TestServer: Sendable {
         configuration.shutdownGrace = .seconds(1)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         configuration.onListening = { portContinuation.yield($0) }
+        let stop = Latch<Void>()
+        configuration.shutdownRequest = stop
         configure(&configuration)
         let app = OffloadServerApp(configuration: configuration, logger: Logger(label: "test-server"))
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -36,9 +38,9 @@ struct TestServer: Sendable {
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
-            let result = try await body(TestServer(baseURL: "http://127.0.0.1:\(port)"))
-            group.cancelAll()
-            return result
+            // Stop gracefully, as SIGTERM does, whether the body passed or threw.
+            defer { stop.set(()) }
+            return try await body(TestServer(baseURL: "http://127.0.0.1:\(port)"))
         }
     }
 

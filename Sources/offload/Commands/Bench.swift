@@ -1,0 +1,190 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Histogram
+import Logging
+import NIOCore
+import NIOHTTP1
+import OffloadClient
+import OffloadCore
+import OffloadServer
+import OffloadStore
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure submit latency and throughput, pickup latency and time to the first SSE event.")
+
+    @Option(help: "Target a running server instead of starting an embedded one.") var server: String?
+    @Option(help: "API key for --server (or OFFLOAD_KEY).") var key: String?
+    @Option(help: "In-process workers of the embedded server.") var workers = 4
+    @Option(help: "Sequential submits for the latency figure.") var submits = 2_000
+    @Option(help: "Submits for the concurrent throughput figure.") var throughputSubmits = 10_000
+    @Option(help: "Concurrent clients for the throughput figure.") var concurrency = 32
+    @Option(help: "Jobs followed over SSE for the pickup and first-event figures.") var follows = 50
+    @Option(help: "SQLite synchronous level of the embedded server: normal or full.") var sqliteSync = "normal"
+    @Option(help: "Write the figures as JSON to this file.") var json: String?
+
+    func run() async throws {
+        LogSetup.bootstrap(json: false, level: .warning)
+        if let server {
+            guard let key = key ?? ProcessInfo.processInfo.environment["OFFLOAD_KEY"] else {
+                throw ValidationError("--server needs --key or OFFLOAD_KEY")
+            }
+            try await measure(baseURL: server, key: key)
+            return
+        }
+        let directory = NSTemporaryDirectory() + "offload-bench-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = "bench-admin-" + IDGenerator().secret(bytes: 16)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.dataDirectory = directory
+        configuration.adminKey = key
+        configuration.workers = workers
+        configuration.announce = { _ in }
+        configuration.durability = sqliteSync == "full" ? .full : .normal
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        configuration.onListening = { portContinuation.yield($0) }
+        let stop = Latch<Void>()
+        configuration.shutdownRequest = stop
+        let app = OffloadServerApp(configuration: configuration, logger: Logger(label: "bench-server"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run(signals: []) }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw ValidationError("the embedded server did not start") }
+            defer { stop.set(()) }
+            try await measure(baseURL: "http://127.0.0.1:\(port)", key: key)
+        }
+    }
+
+    private func measure(baseURL: String, key: String) async throws {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency))))
+        do {
+            try await measure(http: http, baseURL: baseURL, key: key)
+            try await http.shutdown()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    private func measure(http: HTTPClient, baseURL: String, key: String) async throws {
+        let submitter = Submitter(http: http, baseURL: baseURL, key: key)
+        var report: [String: JSONValue] = ["server": .string(server ?? "embedded"), "workers": .int(Int64(workers))]
+
+        for _ in 0..<200 { _ = try await submitter.submit("noop") }
+
+        var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+        let sequentialStart = ContinuousClock.now
+        for _ in 0..<submits {
+            let started = ContinuousClock.now
+            _ = try await submitter.submit("noop")
+            latency.record(micros(ContinuousClock.now - started))
+        }
+        let sequentialRate = Double(submits) / seconds(ContinuousClock.now - sequentialStart)
+        print(String(format: "submit latency, 1 client, %d noop jobs: p50 %.3f ms  p95 %.3f ms  p99 %.3f ms  max %.3f ms  (%.0f submits/s)",
+                     submits, ms(latency, 50), ms(latency, 95), ms(latency, 99), Double(latency.max) / 1000, sequentialRate))
+        report["submitLatencyMs"] = summary(latency)
+        report["sequentialSubmitsPerSecond"] = .double(sequentialRate.rounded())
+
+        let perClient = throughputSubmits / concurrency
+        let concurrentStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask { for _ in 0..<perClient { _ = try await submitter.submit("noop") } }
+            }
+            try await group.waitForAll()
+        }
+        let concurrentRate = Double(perClient * concurrency) / seconds(ContinuousClock.now - concurrentStart)
+        print(String(format: "submit throughput, %d clients, %d noop jobs: %.0f submits/s", concurrency, perClient * concurrency, concurrentRate))
+        report["concurrentSubmitsPerSecond"] = .double(concurrentRate.rounded())
+
+        // Let the workers catch up so the follow figures measure an idle server.
+        try await submitter.waitUntilIdle()
+        let client = OffloadClient(baseURL: baseURL, apiKey: key, httpClient: http)
+        var pickup = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+        var firstProgress = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+        var finished = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+        for _ in 0..<follows {
+            let started = ContinuousClock.now
+            let job = try await submitter.submit("type1", data: [["id": 1, "name": "item1"]])
+            var sawStart = false
+            var sawProgress = false
+            for try await update in client.watch(job, resumeFrom: 0) {
+                let elapsed = micros(ContinuousClock.now - started)
+                if case .event(_, let kind, let data) = update {
+                    if kind == .status, data["status"] == "PROCESSING", !sawStart {
+                        sawStart = true
+                        pickup.record(elapsed)
+                    }
+                    if kind == .progress, !sawProgress {
+                        sawProgress = true
+                        firstProgress.record(elapsed)
+                    }
+                    if kind.isFinal { finished.record(elapsed) }
+                }
+            }
+        }
+        print(String(format: "idle pickup (submit → PROCESSING seen on SSE), %d type1 jobs: p50 %.2f ms  p95 %.2f ms  p99 %.2f ms",
+                     follows, ms(pickup, 50), ms(pickup, 95), ms(pickup, 99)))
+        print(String(format: "submit → first SSE progress event (type1 works 100 ms first): p50 %.2f ms  p95 %.2f ms  p99 %.2f ms",
+                     ms(firstProgress, 50), ms(firstProgress, 95), ms(firstProgress, 99)))
+        print(String(format: "submit → final SSE event: p50 %.2f ms  p99 %.2f ms", ms(finished, 50), ms(finished, 99)))
+        report["pickupMs"] = summary(pickup)
+        report["firstProgressMs"] = summary(firstProgress)
+        report["finishedMs"] = summary(finished)
+        if let json {
+            try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    private func micros(_ duration: Duration) -> UInt64 {
+        UInt64(max(1, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func ms(_ histogram: Histogram<UInt64>, _ percentile: Double) -> Double {
+        Double(histogram.valueAtPercentile(percentile)) / 1000
+    }
+
+    private func summary(_ histogram: Histogram<UInt64>) -> JSONValue {
+        ["p50": .double(ms(histogram, 50)), "p95": .double(ms(histogram, 95)), "p99": .double(ms(histogram, 99)),
+         "max": .double(Double(histogram.max) / 1000), "count": .int(Int64(histogram.totalCount))]
+    }
+}
+
+/// Raw HTTP submits, so the figure is the server's and not a client library's.
+private struct Submitter: Sendable {
+    let http: HTTPClient
+    let baseURL: String
+    let key: String
+
+    func submit(_ type: String, data: JSONValue = ["n": 1]) async throws -> String {
+        var request = HTTPClientRequest(url: baseURL + "/api/jobs")
+        request.method = .POST
+        request.headers.add(name: "X-API-Key", value: key)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: JSONValue.object(["processingType": .string(type), "data": data]).jsonString()))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .created, let id = try JSONValue.parse(String(buffer: body))["jobId"]?.stringValue else {
+            throw ValidationError("submit answered \(response.status.code): \(String(buffer: body))")
+        }
+        return id
+    }
+
+    func waitUntilIdle() async throws {
+        while true {
+            var request = HTTPClientRequest(url: baseURL + "/api/jobs?status=PENDING&limit=1")
+            request.headers.add(name: "X-API-Key", value: key)
+            let response = try await http.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            if try JSONValue.parse(String(buffer: body))["jobs"] == [] { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
