@@ -2,25 +2,26 @@ import Foundation
 
 /// Makes ids that sort by creation time: a prefix, 10 base-32 characters of milliseconds, then 16 of randomness.
 public struct IDGenerator: Sendable {
-    private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz")
+    private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
 
     public init() {}
 
     public func make(prefix: String, at date: Date = Date()) -> String {
         var rng = SystemRandomNumberGenerator()
-        var chars = [Character]()
-        chars.reserveCapacity(26)
+        var chars = [UInt8](repeating: 0, count: 26)
         var ms = UInt64(max(0, Timestamps.millis(date)))
-        var timePart = [Character](repeating: "0", count: 10)
         for i in stride(from: 9, through: 0, by: -1) {
-            timePart[i] = Self.alphabet[Int(ms & 31)]
+            chars[i] = Self.alphabet[Int(ms & 31)]
             ms >>= 5
         }
-        chars.append(contentsOf: timePart)
-        for _ in 0..<16 {
-            chars.append(Self.alphabet[Int(rng.next() & 31)])
+        // 16 random characters of 5 bits each: 80 bits from two draws.
+        var random = rng.next()
+        for i in 10..<26 {
+            if i == 22 { random = rng.next() }
+            chars[i] = Self.alphabet[Int(random & 31)]
+            random >>= 5
         }
-        return prefix + String(chars)
+        return prefix + String(decoding: chars, as: UTF8.self)
     }
 
     public func jobId(at date: Date = Date()) -> String { make(prefix: "job_", at: date) }
@@ -28,7 +29,7 @@ public struct IDGenerator: Sendable {
     /// A random secret of `bytes` bytes, hex-encoded.
     public func secret(bytes: Int = 32) -> String {
         var rng = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 }
 
@@ -41,4 +42,18 @@ public protocol TimeSource: Sendable {
 public struct SystemTimeSource: TimeSource {
     public init() {}
     public func now() -> Date { Date() }
+}
+
+/// Lower-case hexadecimal text of bytes.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

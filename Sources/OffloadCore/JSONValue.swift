@@ -108,21 +108,19 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONValue {
     /// Compact JSON text, keys sorted so equal values give equal text.
     public func jsonString() -> String {
-        // Encoding a JSONValue cannot fail: every case maps to a JSON primitive.
-        let data = (try? JSONCoding.encoder.encode(self)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: jsonBytes(), as: UTF8.self)
     }
 
     /// Parses JSON text; throws `OffloadError.badRequest` on malformed input.
     public static func parse(_ text: String) throws -> JSONValue {
-        try parse(Data(text.utf8))
+        try JSONParser.parse(Array(text.utf8))
     }
 
     public static func parse(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONCoding.decoder.decode(JSONValue.self, from: data)
-        } catch {
-            throw OffloadError.badRequest("malformed JSON")
-        }
+        try JSONParser.parse(Array(data))
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try JSONParser.parse(bytes)
     }
 }

@@ -1,10 +1,18 @@
 import Foundation
 
 /// The body of `POST /api/jobs`: what a client asks for.
-public struct JobSubmission: Decodable, Sendable {
+public struct JobSubmission: Sendable {
     public var processingType: String
     public var data: JSONValue?
     public var options: JSONValue?
+
+    /// Reads a submission from a parsed body; a missing or mistyped field is a 400.
+    public init(json: JSONValue) throws {
+        guard let fields = json.objectValue else { throw OffloadError.badRequest("the body must be a JSON object") }
+        guard let type = fields["processingType"] else { throw OffloadError.badRequest("missing field 'processingType'") }
+        guard let typeName = type.stringValue else { throw OffloadError.badRequest("wrong type for field 'processingType'") }
+        self.init(processingType: typeName, data: fields["data"], options: fields["options"])
+    }
 
     public init(processingType: String, data: JSONValue? = nil, options: JSONValue? = nil) {
         self.processingType = processingType

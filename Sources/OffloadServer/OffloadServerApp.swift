@@ -95,14 +95,16 @@ public struct OffloadServerApp: Sendable {
 
     func makeRouter(store: any JobStore, tokens: TokenIssuer) -> Router<OffloadRequestContext> {
         let router = Router(context: OffloadRequestContext.self)
-        let auth = AuthMiddleware(store: store, tokens: tokens, openPaths: ["/health", "/ready", "/api/auth/token"])
+        let keyCache = KeyCache()
+        let auth = AuthMiddleware(
+            store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/api/auth/token"])
         router.add(middleware: ErrorMiddleware())
         HealthRoutes(store: store).register(on: router)
         AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
         let api = router.group("/api").add(middleware: auth)
         JobRoutes(store: store, processors: configuration.processors, tokens: tokens, configuration: configuration)
             .register(on: api)
-        KeyRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
+        KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
         let sse = router.group().add(middleware: auth)
         JobEventStream(store: store, keepAlive: configuration.sseKeepAlive).register(on: sse)
         return router

@@ -98,8 +98,15 @@ struct EndToEndTests {
         for id in [long, short] {
             _ = try await api.waitFor(id, key: key) { $0["status"] == "PROCESSING" || $0["status"] == "COMPLETED" }
         }
+        // A stream open during shutdown sees the job handed back, then ends cleanly.
+        let follower = Task { try await api.sse("/api/sse/job-progress/\(long)", key: key) }
+        _ = try await api.waitFor(long, key: key) { ($0["progress"]?.intValue ?? 0) >= 2 }
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
+        let streamed = try await follower.value
+        #expect(streamed.first?.event == "snapshot")
+        #expect(streamed.last?.event == "status")
+        #expect(streamed.last.map { try? JSONValue.parse($0.data) }??["reason"] == "handed back")
 
         let restarted = try await OffloadProcess.serve(
             dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])

@@ -14,6 +14,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     let store: any JobStore
     let tokens: TokenIssuer
+    let keyCache: KeyCache
     /// Paths that take no credentials.
     let openPaths: Set<String>
 
@@ -46,7 +47,8 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     func identity(apiKey: String) async throws -> Identity {
-        guard let key = try await store.key(secretHash: KeySecrets.hash(apiKey)) else {
+        let hash = KeySecrets.hash(apiKey)
+        guard let key = try await keyCache.key(secretHash: hash, loading: { try await store.key(secretHash: hash) }) else {
             throw OffloadError.unauthorized("unknown API key")
         }
         return Identity(keyId: key.id, role: key.role, tenant: key.tenant, jobScope: nil)

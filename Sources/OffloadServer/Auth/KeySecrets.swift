@@ -7,6 +7,6 @@ enum KeySecrets {
     static func make() -> String { "ok_" + IDGenerator().secret(bytes: 32) }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(secret.utf8)))
     }
 }

@@ -23,6 +23,13 @@ enum HTTPJSON {
         }
     }
 
+    /// Reads the whole body and parses it as any JSON value (400 when malformed, 413 past `limit`).
+    static func value(from request: Request, limit: Int) async throws -> JSONValue {
+        let data = try await body(of: request, limit: limit)
+        guard !data.isEmpty else { throw OffloadError.badRequest("the request needs a JSON body") }
+        return try JSONValue.parse(data)
+    }
+
     static func body(of request: Request, limit: Int) async throws -> Data {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw OffloadError.payloadTooLarge("the body is larger than \(limit) bytes")
@@ -41,6 +48,19 @@ enum HTTPJSON {
             status: status,
             headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A JSON response from a `JSONValue` (the fast path for jobs and events).
+    static func response(json: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes())))
+    }
+
+    /// A page of a listing: `{"<name>": [...], "nextCursor": ...}`.
+    static func page(_ name: String, _ items: [JSONValue], nextCursor: String?) -> Response {
+        response(json: [name: .array(items), "nextCursor": nextCursor.map(JSONValue.string) ?? .null])
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {

@@ -12,16 +12,6 @@ struct JobRoutes {
     let configuration: ServerConfiguration
     let ids = IDGenerator()
 
-    struct JobList: Encodable {
-        var jobs: [Job]
-        var nextCursor: String?
-    }
-
-    struct EventList: Encodable {
-        var events: [JobEvent]
-        var nextCursor: String?
-    }
-
     struct StreamToken: Encodable {
         var token: String
         var expiresIn: Int
@@ -31,14 +21,14 @@ struct JobRoutes {
     func register(on group: RouterGroup<OffloadRequestContext>) {
         group.post("/jobs") { request, context -> Response in
             let identity = try context.require(.client)
-            let submission = try await HTTPJSON.decode(JobSubmission.self, from: request, limit: configuration.maxBodyBytes)
+            let submission = try JobSubmission(json: try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes))
             let now = Date()
             let job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             try processors.validate(type: job.processingType, data: job.data)
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
             }
-            return try HTTPJSON.response(outcome.job, status: outcome.created ? .created : .ok)
+            return HTTPJSON.response(json: outcome.job.jsonValue, status: outcome.created ? .created : .ok)
         }
 
         group.get("/jobs") { request, context -> Response in
@@ -63,7 +53,7 @@ struct JobRoutes {
                 filter.limit = value
             }
             let page = try await store.jobs(filter)
-            return try HTTPJSON.response(JobList(jobs: page.jobs, nextCursor: page.nextCursor))
+            return HTTPJSON.page("jobs", page.jobs.map(\.jsonValue), nextCursor: page.nextCursor)
         }
 
         group.get("/jobs/{id}") { _, context -> Response in
@@ -72,13 +62,13 @@ struct JobRoutes {
             guard let job = try await store.job(id: id, tenant: identity.tenantFilter) else {
                 throw OffloadError.notFound("no job \(id)")
             }
-            return try HTTPJSON.response(job)
+            return HTTPJSON.response(json: job.jsonValue)
         }
 
         group.post("/jobs/{id}/cancel") { _, context -> Response in
             let identity = try context.require(.client)
             let id = try context.parameters.require("id")
-            return try HTTPJSON.response(try await store.cancel(jobId: id, tenant: identity.tenantFilter, at: Date()))
+            return HTTPJSON.response(json: try await store.cancel(jobId: id, tenant: identity.tenantFilter, at: Date()).jsonValue)
         }
 
         group.get("/jobs/{id}/events") { request, context -> Response in
@@ -102,7 +92,7 @@ struct JobRoutes {
             guard let snapshot = try await store.snapshot(jobId: id, tenant: identity.tenantFilter, after: after, limit: limit)
             else { throw OffloadError.notFound("no job \(id)") }
             let next = snapshot.events.count == limit ? snapshot.events.last.map { String($0.seq) } : nil
-            return try HTTPJSON.response(EventList(events: snapshot.events, nextCursor: next))
+            return HTTPJSON.page("events", snapshot.events.map(\.jsonValue), nextCursor: next)
         }
 
         group.post("/jobs/{id}/stream-token") { _, context -> Response in

@@ -6,6 +6,7 @@ import OffloadStore
 /// Admin management of API keys: create (the secret shown once), list, delete.
 struct KeyRoutes {
     let store: any JobStore
+    let keyCache: KeyCache
     let maxBodyBytes: Int
 
     struct CreateKey: Decodable {
@@ -50,6 +51,7 @@ struct KeyRoutes {
                 throw OffloadError.conflict("a key cannot delete itself")
             }
             guard try await store.deleteKey(id: id) else { throw OffloadError.notFound("no key \(id)") }
+            keyCache.removeAll()
             return Response(status: .noContent)
         }
     }

@@ -65,9 +65,10 @@ struct JobEventStream {
                 bus.unfollow(token)
                 continuation.finish()
             }
-            var lastSent = after ?? snapshot.lastSeq
+            // A Last-Event-ID beyond the log (from another job, or made up) resumes at the log's end.
+            var lastSent = min(after ?? snapshot.lastSeq, snapshot.lastSeq)
             try await writer.write(Self.frame(
-                id: after == nil ? snapshot.lastSeq : nil, event: "snapshot", data: try JSONValue.parse(JSONCoding.encoder.encode(snapshot.job))))
+                id: after == nil ? snapshot.lastSeq : nil, event: "snapshot", data: snapshot.job.jsonValue))
             var pending = snapshot.events
             var finished = false
             // The backlog, page by page, until caught up.
@@ -121,9 +122,11 @@ struct JobEventStream {
     }
 
     static func frame(id: Int64?, event: String, data: JSONValue) -> ByteBuffer {
-        var text = ""
-        if let id { text += "id: \(id)\n" }
-        text += "event: \(event)\ndata: \(data.jsonString())\n\n"
-        return ByteBuffer(string: text)
+        var bytes: [UInt8] = []
+        if let id { bytes += Array("id: \(id)\n".utf8) }
+        bytes += Array("event: \(event)\ndata: ".utf8)
+        bytes += data.jsonBytes()
+        bytes += Array("\n\n".utf8)
+        return ByteBuffer(bytes: bytes)
     }
 }

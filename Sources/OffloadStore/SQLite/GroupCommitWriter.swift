@@ -1,7 +1,7 @@
+import Foundation
 import GRDB
 import Logging
 import OffloadCore
-import Synchronization
 
 /// What a committed write changes outside the database, applied only after its transaction commits.
 struct WriteEffects: Sendable {
@@ -18,23 +18,27 @@ struct WriteEffects: Sendable {
 /// Each write runs inside its own savepoint, so one failing write rolls back alone while the others in its
 /// batch commit. A caller's `write` returns only after the transaction holding its write committed: a burst
 /// of 1,000 submits costs a few commits, and every one of them is durable when it returns.
-final class GroupCommitWriter: Sendable {
+final class GroupCommitWriter: @unchecked Sendable {
     private struct Pending: Sendable {
         let apply: @Sendable (Database) throws -> (WriteEffects, @Sendable () -> Void)
         let fail: @Sendable (any Error) -> Void
     }
 
-    private struct Queue {
-        var pending: [Pending] = []
-        var closed = false
+    /// How many transactions committed and how many writes they held (group commit at work).
+    struct Counters: Sendable, Equatable {
+        var commits = 0
+        var writes = 0
     }
 
     private let pool: DatabasePool
     private let bus: EventBus
     private let logger: Logger
-    private let queue = Mutex(Queue())
-    private let wakeStream: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    // The writer thread sleeps on this condition; it guards `pending`, `closed` and `counters`.
+    // (This is why the class is @unchecked Sendable: every mutable field is only touched under the lock.)
+    private let condition = NSCondition()
+    private var pending: [Pending] = []
+    private var closed = false
+    private var counters = Counters()
     /// Bounds one transaction, so a flood of writes still commits in steps and readers see progress.
     private let maxBatch = 2_000
 
@@ -42,72 +46,86 @@ final class GroupCommitWriter: Sendable {
         self.pool = pool
         self.bus = bus
         self.logger = logger
-        (wakeStream, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Runs `body` in the next group commit; returns its value once that commit is durable.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> (T, WriteEffects)) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let pending = Pending(
+            let write = Pending(
                 apply: { db in
                     let (value, effects) = try body(db)
                     return (effects, { continuation.resume(returning: value) })
                 },
                 fail: { continuation.resume(throwing: $0) }
             )
-            let accepted = queue.withLock { q -> Bool in
-                guard !q.closed else { return false }
-                q.pending.append(pending)
-                return true
-            }
+            condition.lock()
+            let accepted = !closed
             if accepted {
-                wake.yield()
-            } else {
+                pending.append(write)
+                condition.signal()
+            }
+            condition.unlock()
+            if !accepted {
                 continuation.resume(throwing: OffloadError.unavailable("the store is shutting down"))
             }
         }
     }
 
-    /// Commits queued writes until `close()`; then commits what is left and returns.
+    var committed: Counters {
+        condition.lock()
+        defer { condition.unlock() }
+        return counters
+    }
+
+    /// Runs the writer thread until `close()` (or cancellation); it commits what is queued before it ends.
+    ///
+    /// The writer is a thread of its own, not a task: SQLite calls block, and a dedicated thread saves the
+    /// hops between the cooperative pool and GRDB's queues that an async write would take.
     func run() async {
-        for await _ in wakeStream {
-            await drain()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    self.loop()
+                    done.resume()
+                }
+                thread.name = "offload-sqlite-writer"
+                thread.start()
+            }
+        } onCancel: {
+            self.close()
         }
-        await drain()
-        // Cancelled or closed: refuse later writes, and fail those that came after the last drain.
-        let leftovers = queue.withLock { q -> [Pending] in
-            q.closed = true
-            defer { q.pending.removeAll() }
-            return q.pending
-        }
-        for pending in leftovers { pending.fail(OffloadError.unavailable("the store is shutting down")) }
     }
 
     /// Stops accepting writes; `run` returns after committing those already queued.
     func close() {
-        queue.withLock { $0.closed = true }
-        wake.finish()
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
     }
 
-    private func drain() async {
+    private func loop() {
         while true {
-            let batch = queue.withLock { q -> [Pending] in
-                if q.pending.count <= maxBatch {
-                    defer { q.pending.removeAll(keepingCapacity: true) }
-                    return q.pending
-                }
-                defer { q.pending.removeFirst(maxBatch) }
-                return Array(q.pending.prefix(maxBatch))
+            condition.lock()
+            while pending.isEmpty && !closed { condition.wait() }
+            let batch: [Pending]
+            if pending.count <= maxBatch {
+                batch = pending
+                pending.removeAll(keepingCapacity: true)
+            } else {
+                batch = Array(pending.prefix(maxBatch))
+                pending.removeFirst(maxBatch)
             }
+            condition.unlock()
             if batch.isEmpty { return }
-            await commit(batch)
+            commit(batch)
         }
     }
 
-    private func commit(_ batch: [Pending]) async {
+    private func commit(_ batch: [Pending]) {
         let outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>]
         do {
-            outcomes = try await pool.writeWithoutTransaction { db in
+            outcomes = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 var outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>] = []
                 outcomes.reserveCapacity(batch.count)
@@ -139,6 +157,10 @@ final class GroupCommitWriter: Sendable {
             for pending in batch { pending.fail(OffloadError.unavailable("the database is unavailable")) }
             return
         }
+        condition.lock()
+        counters.commits += 1
+        counters.writes += batch.count
+        condition.unlock()
         var events: [JobEvent] = []
         var workAvailable = false
         var cancels: [String] = []

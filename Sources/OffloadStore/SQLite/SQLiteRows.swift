@@ -77,7 +77,7 @@ enum SQLiteRows {
     }
 
     /// The job as JSON, the payload of a final event.
-    static func jobJSON(_ job: Job) throws -> JSONValue {
-        try JSONValue.parse(JSONCoding.encoder.encode(job))
+    static func jobJSON(_ job: Job) -> JSONValue {
+        job.jsonValue
     }
 }

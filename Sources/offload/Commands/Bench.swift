@@ -100,8 +100,17 @@ struct Bench: AsyncParsableCommand {
         print(String(format: "submit throughput, %d clients, %d noop jobs: %.0f submits/s", concurrency, perClient * concurrency, concurrentRate))
         report["concurrentSubmitsPerSecond"] = .double(concurrentRate.rounded())
 
-        // Let the workers catch up so the follow figures measure an idle server.
-        try await submitter.waitUntilIdle()
+        if follows > 0 {
+            // Let the workers catch up so the follow figures measure an idle server.
+            try await submitter.waitUntilIdle()
+            try await follow(http: http, baseURL: baseURL, key: key, submitter: submitter, report: &report)
+        }
+        if let json {
+            try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    private func follow(http: HTTPClient, baseURL: String, key: String, submitter: Submitter, report: inout [String: JSONValue]) async throws {
         let client = OffloadClient(baseURL: baseURL, apiKey: key, httpClient: http)
         var pickup = Histogram<UInt64>(highestTrackableValue: 60_000_000)
         var firstProgress = Histogram<UInt64>(highestTrackableValue: 60_000_000)
@@ -134,9 +143,6 @@ struct Bench: AsyncParsableCommand {
         report["pickupMs"] = summary(pickup)
         report["firstProgressMs"] = summary(firstProgress)
         report["finishedMs"] = summary(finished)
-        if let json {
-            try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
-        }
     }
 
     private func micros(_ duration: Duration) -> UInt64 {

@@ -1,0 +1,97 @@
+/// Serializes `JSONValue`s to compact JSON text with sorted keys, without Foundation's generic encoder
+/// (the hot paths write a job or an event for every request).
+enum JSONWriter {
+    static func write(_ value: JSONValue, into out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d):
+            if d.isFinite {
+                out.append(contentsOf: d.description.utf8)
+            } else {
+                out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            }
+        case .string(let s): writeString(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(members[key]!, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    static func writeString(_ string: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON bytes, keys sorted.
+    public func jsonBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        JSONWriter.write(self, into: &out)
+        return out
+    }
+}
+
+extension Job {
+    /// The job as the API shows it (the same fields `Codable` gives, built without the generic encoder).
+    public var jsonValue: JSONValue {
+        var fields: [String: JSONValue] = [
+            "jobId": .string(jobId), "processingType": .string(processingType), "queue": .string(queue),
+            "data": data, "options": options, "status": .string(status.rawValue), "progress": .int(Int64(progress)),
+            "attempt": .int(Int64(attempt)), "maxAttempts": .int(Int64(maxAttempts)), "priority": .int(Int64(priority)),
+            "runAt": .string(Timestamps.format(runAt)), "tenant": .string(tenant),
+            "cancelRequested": .bool(cancelRequested), "createdAt": .string(Timestamps.format(createdAt)),
+        ]
+        if let message { fields["message"] = .string(message) }
+        if let result { fields["result"] = result }
+        if let error { fields["error"] = .string(error) }
+        if let timeoutSeconds { fields["timeoutSeconds"] = .int(Int64(timeoutSeconds)) }
+        if let idempotencyKey { fields["idempotencyKey"] = .string(idempotencyKey) }
+        if let workerId { fields["workerId"] = .string(workerId) }
+        if let startedAt { fields["startedAt"] = .string(Timestamps.format(startedAt)) }
+        if let completedAt { fields["completedAt"] = .string(Timestamps.format(completedAt)) }
+        return .object(fields)
+    }
+}
+
+extension JobEvent {
+    /// The event as the JSON event endpoint shows it.
+    public var jsonValue: JSONValue {
+        [
+            "jobId": .string(jobId), "seq": .int(seq), "kind": .string(kind.rawValue), "data": data,
+            "at": .string(Timestamps.format(at)),
+        ]
+    }
+}
