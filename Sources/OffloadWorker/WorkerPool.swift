@@ -43,6 +43,10 @@ public final class WorkerPool: Service {
     private let logger: Logger
     private let running = Mutex<[String: (LeaseRef, Latch<StopReason>)]>([:])
     private let draining = Latch<Void>()
+    /// Jobs running or about to run; at most `configuration.concurrency`.
+    private let busy = Atomic<Int>(0)
+    /// Fired when a job ends (a slot is free) and when shutdown begins.
+    private let slotFreed = WakeSignal()
 
     public init(source: any JobSource, registry: ProcessorRegistry, configuration: Configuration, logger: Logger) {
         self.source = source
@@ -61,37 +65,49 @@ public final class WorkerPool: Service {
                 group.addTask { await self.listenForCancels() }
                 group.addTask { await self.heartbeats() }
                 group.addTask { await self.enforceGrace() }
-                await withTaskGroup(of: Void.self) { slots in
-                    for _ in 0..<configuration.concurrency {
-                        slots.addTask { await self.slot() }
+                await withDiscardingTaskGroup { jobs in
+                    while draining.value == nil && !Task.isCancelled {
+                        for leased in await leaseForFreeSlots() {
+                            if draining.value != nil {
+                                await deliver("release", leased) { try await self.source.release($0) }
+                                continue
+                            }
+                            busy.add(1, ordering: .relaxed)
+                            jobs.addTask {
+                                await self.execute(leased)
+                                self.busy.subtract(1, ordering: .relaxed)
+                                self.slotFreed.fire()
+                            }
+                        }
                     }
                 }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             self.draining.set(())
+            self.slotFreed.fire()
         }
     }
 
-    private func slot() async {
-        while draining.value == nil && !Task.isCancelled {
-            let jobs: [LeasedJob]
-            do {
-                jobs = try await untilDraining { try await self.source.lease(limit: 1, wait: self.configuration.leaseWait) } ?? []
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("lease failed", metadata: ["error": "\(error)"])
-                _ = try? await untilDraining { try await Task.sleep(for: .seconds(1)) }
-                continue
-            }
-            for leased in jobs {
-                if draining.value != nil {
-                    await deliver("release", leased) { try await self.source.release($0) }
-                } else {
-                    await execute(leased)
-                }
-            }
+    /// One lease call for as many jobs as there are free slots (none while all are busy): a wake-up costs
+    /// one round trip to the store, not one per idle slot.
+    private func leaseForFreeSlots() async -> [LeasedJob] {
+        let generation = slotFreed.generation
+        let free = configuration.concurrency - busy.load(ordering: .relaxed)
+        guard free > 0 else {
+            await slotFreed.wait(since: generation)
+            return []
+        }
+        do {
+            return try await untilDraining {
+                try await self.source.lease(limit: free, wait: self.configuration.leaseWait)
+            } ?? []
+        } catch is CancellationError {
+            return []
+        } catch {
+            logger.warning("lease failed", metadata: ["error": "\(error)"])
+            _ = try? await untilDraining { try await Task.sleep(for: .seconds(1)) }
+            return []
         }
     }
 
