@@ -30,7 +30,8 @@ public struct OffloadServerApp: Sendable {
             try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let store = try SQLiteJobStore(path: path, durability: configuration.durability, logger: logger)
-        logger.info("store opened", metadata: ["database": "sqlite:\(path)", "synchronous": "\(configuration.durability.rawValue)"])
+        let synchronous = try store.effectiveDurability()
+        logger.info("store opened", metadata: ["database": "sqlite:\(path)", "synchronous": "\(synchronous.rawValue)"])
 
         // The store's writer must run while the bootstrap writes keys.
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -54,4 +54,12 @@ struct SQLiteStoreTests {
         let header = try #require(FileManager.default.contents(atPath: path))
         #expect(header.count > 20 && header[18] == 2 && header[19] == 2)
     }
+
+    @Test("the chosen synchronous level is the one the writer really uses", arguments: SQLiteJobStore.Durability.allCases)
+    func durability(level: SQLiteJobStore.Durability) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteJobStore(path: directory.path + "/d.sqlite", durability: level, logger: Logger(label: "test"))
+        #expect(try store.effectiveDurability() == level)
+    }
 }

@@ -33,13 +33,16 @@ public final class SQLiteJobStore: JobStore, Service {
         configuration.busyMode = .timeout(5)
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
             // SQLite's own checkpoint (every 1,000 WAL pages) stays on so the WAL file restarts; `checkpoints()`
             // does most of the copying beside the writer, so the writer's checkpoint finds little left to do.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Set on the writer after the pool is open: GRDB sets NORMAL when it switches the file to WAL.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
+            }
             try SQLiteSchema.migrator.migrate(pool)
             var checkpointConfiguration = Configuration()
             checkpointConfiguration.busyMode = .timeout(5)
@@ -88,6 +91,12 @@ public final class SQLiteJobStore: JobStore, Service {
         } catch {
             logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The `synchronous` level the writer connection really uses (read back from SQLite).
+    public func effectiveDurability() throws -> Durability {
+        let level = try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        return level == 2 ? .full : .normal
     }
 
     /// Transactions committed so far and the writes they held: with many writers, far fewer commits than writes.
