@@ -119,4 +119,33 @@ struct EndToEndTests {
         restarted.signal(SIGTERM)
         #expect(try await restarted.waitForExit() == 0)
     }
+
+    @Test("offload submit and offload watch follow a job to COMPLETED (exit 0); watch exits 1 for a cancelled job")
+    func cli() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = "e2e-admin-key-0123456789abcdef"
+        let server = try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--workers", "1"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let connection = ["--server", server.baseURL, "--key", key]
+        let submitted = try await OffloadProcess.run(["submit", "type1", "--data", #"[{"id":1},{"id":2},{"id":3}]"#] + connection)
+        #expect(submitted.status == 0)
+        let id = try #require(try JSONValue.parse(submitted.output)["jobId"]?.stringValue)
+        let watched = try await OffloadProcess.run(["watch", id] + connection)
+        #expect(watched.status == 0)
+        #expect(watched.output.contains("100%"))
+        #expect(watched.output.hasSuffix("COMPLETED\n"))
+
+        let api = TestServer(baseURL: server.baseURL)
+        let long = try #require(try await api.submit("type1", data: .array((1...100).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
+        _ = try await api.waitFor(long, key: key) { $0["status"] == "PROCESSING" }
+        #expect(try await api.call("POST", "/api/jobs/\(long)/cancel", key: key).status == 200)
+        let cancelled = try await OffloadProcess.run(["watch", long] + connection)
+        #expect(cancelled.status == 1)
+        #expect(cancelled.output.contains("CANCELLED"))
+        let unknown = try await OffloadProcess.run(["watch", "job_nope"] + connection)
+        #expect(unknown.status != 0)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
 }

@@ -81,6 +81,38 @@ final class OffloadProcess: Sendable {
         return OffloadProcess(process: process, baseURL: url, output: output)
     }
 
+    /// Runs `offload ARGUMENTS` to its end (a client command); answers its exit status and stdout.
+    static func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Locked("")
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                output.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        try process.run()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw TestFailure("offload \(arguments.first ?? "") did not end in time")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        output.withLock { $0 += String(decoding: rest, as: UTF8.self) }
+        return (process.terminationStatus, output.withLock { $0 })
+    }
+
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
     }

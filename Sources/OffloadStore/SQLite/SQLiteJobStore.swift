@@ -518,6 +518,12 @@ public final class SQLiteJobStore: JobStore, Service {
         return LeaseState(lastSeq: row[2], attempt: row[3], maxAttempts: row[4], cancelRequested: (row[5] as Int64) != 0)
     }
 
+    /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's
+    /// UPDATE is guarded by `JobStatus.canTransition`, the one definition of the state machine.
+    private static func predecessors(of status: JobStatus) -> String {
+        JobStatus.allCases.filter { $0.canTransition(to: status) }.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    }
+
     /// Moves a job to a final status and appends the final event that carries the job.
     private static func finish(
         jobId: String, status: JobStatus, at: Date, _ db: Database, set: String, arguments: StatementArguments
@@ -530,10 +536,10 @@ public final class SQLiteJobStore: JobStore, Service {
             db.cachedStatement(sql: """
                 UPDATE jobs SET status = ?, completed_at = ?, lease_token = NULL, lease_expires_at = NULL,
                     cancel_requested = 0, last_seq = last_seq + 1\(extra)
-                WHERE id = ? RETURNING \(SQLiteRows.jobColumns)
+                WHERE id = ? AND status IN (\(predecessors(of: status))) RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: all)
-        else { throw OffloadError.notFound("no job \(jobId)") }
+        else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
         let jobRow = try SQLiteRows.jobRow(row)
         let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
         let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: kind, data: SQLiteRows.jobJSON(jobRow.job), at: at)
@@ -552,10 +558,10 @@ public final class SQLiteJobStore: JobStore, Service {
                 UPDATE jobs SET status = 'PENDING', run_at = ?, worker_id = NULL, lease_token = NULL,
                     lease_expires_at = NULL, error = COALESCE(?, error), attempt = attempt - ?,
                     last_seq = last_seq + 1
-                WHERE id = ? RETURNING \(SQLiteRows.jobColumns)
+                WHERE id = ? AND status IN (\(predecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: [Timestamps.millis(runAt), error, uncountAttempt ? 1 : 0, jobId])
-        else { throw OffloadError.notFound("no job \(jobId)") }
+        else { throw OffloadError.conflict("job \(jobId) cannot go back to PENDING now") }
         let jobRow = try SQLiteRows.jobRow(row)
         var data: [String: JSONValue] = [
             "status": "PENDING", "reason": .string(reason), "attempt": .int(Int64(jobRow.job.attempt)),
