@@ -8,6 +8,14 @@ import OffloadServer
 import Synchronization
 import Testing
 
+/// The admin key the end-to-end servers start with.
+private let key = "e2e-admin-key-0123456789abcdef"
+
+/// Starts `offload serve` on `directory` with the test admin key.
+private func serve(_ directory: TemporaryDirectory, _ arguments: [String]) async throws -> OffloadProcess {
+    try await OffloadProcess.serve(dataDir: directory.path, arguments: arguments, environment: ["OFFLOAD_ADMIN_KEY": key])
+}
+
 @Suite("End to end: the offload binary as a process", .serialized)
 struct EndToEndTests {
     @Test("offload serve runs a submitted job to COMPLETED over real HTTP and exits 0 on SIGTERM")
@@ -42,9 +50,7 @@ struct EndToEndTests {
     func killNine() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = "e2e-admin-key-0123456789abcdef"
-        let server = try await OffloadProcess.serve(
-            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let server = try await serve(directory, ["--workers", "0"])
         let api = TestServer(baseURL: server.baseURL)
         let acknowledged = Locked<[String]>([])
         await withTaskGroup(of: Void.self) { group in
@@ -68,8 +74,7 @@ struct EndToEndTests {
         let ids = acknowledged.withLock { $0 }
         #expect(ids.count >= 400)
 
-        let restarted = try await OffloadProcess.serve(
-            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let restarted = try await serve(directory, ["--workers", "0"])
         let reader = TestServer(baseURL: restarted.baseURL)
         var stored = Set<String>()
         var cursor: String?
@@ -88,10 +93,7 @@ struct EndToEndTests {
     func gracefulShutdown() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = "e2e-admin-key-0123456789abcdef"
-        let server = try await OffloadProcess.serve(
-            dataDir: directory.path, arguments: ["--workers", "2", "--shutdown-grace", "1"],
-            environment: ["OFFLOAD_ADMIN_KEY": key])
+        let server = try await serve(directory, ["--workers", "2", "--shutdown-grace", "1"])
         let api = TestServer(baseURL: server.baseURL)
         let long = try #require(try await api.submit("type1", data: .array((1...100).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
         let short = try #require(try await api.submit("type1", data: .array((1...5).map { ["id": .int($0)] }), key: key)["jobId"]?.stringValue)
@@ -108,8 +110,7 @@ struct EndToEndTests {
         #expect(streamed.last?.event == "status")
         #expect(streamed.last.map { try? JSONValue.parse($0.data) }??["reason"] == "handed back")
 
-        let restarted = try await OffloadProcess.serve(
-            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let restarted = try await serve(directory, ["--workers", "0"])
         let reader = TestServer(baseURL: restarted.baseURL)
         let longJob = try await reader.call("GET", "/api/jobs/\(long)", key: key).json
         #expect(longJob["status"] == "PENDING")
@@ -124,9 +125,7 @@ struct EndToEndTests {
     func cli() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = "e2e-admin-key-0123456789abcdef"
-        let server = try await OffloadProcess.serve(
-            dataDir: directory.path, arguments: ["--workers", "1"], environment: ["OFFLOAD_ADMIN_KEY": key])
+        let server = try await serve(directory, ["--workers", "1"])
         let connection = ["--server", server.baseURL, "--key", key]
         let submitted = try await OffloadProcess.run(["submit", "type1", "--data", #"[{"id":1},{"id":2},{"id":3}]"#] + connection)
         #expect(submitted.status == 0)
