@@ -20,8 +20,13 @@ struct InProcessJobSource: JobSource {
                 now: Date()))
             let remaining = deadline - ContinuousClock.now
             if !jobs.isEmpty || remaining <= .zero || Task.isCancelled { return jobs }
-            // Delayed and retried jobs have no wake-up of their own yet: look again at least every second.
-            await store.eventBus.work.wait(since: generation, timeout: min(remaining, .seconds(1)))
+            // Sleep until new work is announced, or until the next delayed (or retrying) job is due.
+            var nap = remaining
+            if let next = try await store.nextRunAt(after: Date()) {
+                let due = Duration.milliseconds(Int64(max(1, next.timeIntervalSinceNow * 1000).rounded(.up)))
+                nap = min(nap, due)
+            }
+            await store.eventBus.work.wait(since: generation, timeout: nap)
         }
     }
 

@@ -24,6 +24,9 @@ public protocol JobStore: Sendable {
     /// The job and its events after `after`, read in one consistent snapshot.
     func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot?
 
+    /// The earliest `runAt` of a PENDING job that is not ready at `now` (delayed or waiting to retry).
+    func nextRunAt(after now: Date) async throws -> Date?
+
     /// Leases up to `request.limit` ready jobs (priority, then FIFO) to a worker; each attempt counts from 1.
     func lease(_ request: LeaseRequest) async throws -> [LeasedJob]
 

@@ -154,6 +154,12 @@ public final class WorkerPool: Service {
                 }
             }
             group.addTask { await stop.wait().map { .stopped($0) } }
+            if let timeout = leased.job.timeoutSeconds {
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(timeout))
+                    return Task.isCancelled ? nil : .failed("timed out after \(timeout) s")
+                }
+            }
             var result: Outcome = .stopped(.shutdown)
             if let first = await group.next(), let first {
                 result = first

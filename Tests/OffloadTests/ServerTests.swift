@@ -248,4 +248,29 @@ struct ServerTests {
             #expect(first.json["jobId"] == second.json["jobId"])
         }
     }
+
+    @Test("a delayed job starts within 100 ms of its time on an idle server")
+    func delayed() async throws {
+        try await TestServer.with { server in
+            let job = try await server.submit("noop", data: 1, options: ["delaySeconds": 1])
+            let id = try #require(job["jobId"]?.stringValue)
+            let done = try await server.waitFor(id) { $0["status"] == "COMPLETED" }
+            let runAt = try #require(done["runAt"]?.stringValue.flatMap(Timestamps.parse))
+            let startedAt = try #require(done["startedAt"]?.stringValue.flatMap(Timestamps.parse))
+            #expect(startedAt >= runAt)
+            #expect(startedAt.timeIntervalSince(runAt) < 0.1)
+        }
+    }
+
+    @Test("a job over its timeoutSeconds is stopped and fails the attempt")
+    func timeout() async throws {
+        try await TestServer.with { server in
+            let job = try await server.submit(
+                "type1", data: .array((1...30).map { ["id": .int($0)] }), options: ["timeoutSeconds": 1, "maxAttempts": 1])
+            let id = try #require(job["jobId"]?.stringValue)
+            let done = try await server.waitFor(id) { $0["status"] == "FAILED" }
+            #expect(done["error"] == "timed out after 1 s")
+            #expect((done["progress"]?.intValue ?? 100) < 50)
+        }
+    }
 }

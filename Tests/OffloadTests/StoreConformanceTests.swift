@@ -102,6 +102,20 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("the next run time is the earliest delayed PENDING job", arguments: StoreKind.allCases)
+    func nextRunAt(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            #expect(try await store.nextRunAt(after: t0) == nil)
+            _ = try await store.submit([
+                newJob("job_1"), newJob("job_2", runAt: t0.addingTimeInterval(30)), newJob("job_3", runAt: t0.addingTimeInterval(10)),
+            ])
+            #expect(try await store.nextRunAt(after: t0) == t0.addingTimeInterval(10))
+            #expect(try await store.nextRunAt(after: t0.addingTimeInterval(10)) == t0.addingTimeInterval(30))
+            _ = try await store.cancel(jobId: "job_2", tenant: nil, at: t0)
+            #expect(try await store.nextRunAt(after: t0.addingTimeInterval(10)) == nil)
+        }
+    }
+
     @Test("reports need the current lease token and keep seqs gap-free", arguments: StoreKind.allCases)
     func reports(kind: StoreKind) async throws {
         try await withStore(kind) { store in

@@ -212,6 +212,15 @@ public final class SQLiteJobStore: JobStore, Service {
 
     // MARK: Leases and reports
 
+    public func nextRunAt(after now: Date) async throws -> Date? {
+        try await read { db in
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > ?"),
+                arguments: [Timestamps.millis(now)]
+            ).map(Timestamps.date(millis:))
+        }
+    }
+
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
         return try await writer.write { db in

@@ -63,6 +63,10 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("002_pending_by_run_at") { db in
+            // Finds the next delayed or retrying job to wake up for, without walking every pending row.
+            try db.execute(sql: "CREATE INDEX jobs_pending_run_at ON jobs (run_at) WHERE status = 'PENDING'")
+        }
         return migrator
     }
 }
