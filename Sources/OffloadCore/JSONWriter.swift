@@ -73,6 +73,7 @@ extension Job {
             "attempt": .int(Int64(attempt)), "maxAttempts": .int(Int64(maxAttempts)), "priority": .int(Int64(priority)),
             "runAt": .string(Timestamps.format(runAt)), "tenant": .string(tenant),
             "cancelRequested": .bool(cancelRequested), "createdAt": .string(Timestamps.format(createdAt)),
+            "errors": .array(errors.map(\.jsonValue)),
         ]
         if let message { fields["message"] = .string(message) }
         if let result { fields["result"] = result }

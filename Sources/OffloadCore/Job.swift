@@ -24,13 +24,16 @@ public struct Job: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var startedAt: Date?
     public var completedAt: Date?
+    /// The error of every failed attempt, oldest first.
+    public var errors: [AttemptError]
 
     public init(
         jobId: String, processingType: String, queue: String, data: JSONValue, options: JSONValue,
         status: JobStatus, progress: Int = 0, message: String? = nil, result: JSONValue? = nil,
         error: String? = nil, attempt: Int = 0, maxAttempts: Int, priority: Int, runAt: Date,
         timeoutSeconds: Int?, idempotencyKey: String?, tenant: String, workerId: String? = nil,
-        cancelRequested: Bool = false, createdAt: Date, startedAt: Date? = nil, completedAt: Date? = nil
+        cancelRequested: Bool = false, createdAt: Date, startedAt: Date? = nil, completedAt: Date? = nil,
+        errors: [AttemptError] = []
     ) {
         self.jobId = jobId
         self.processingType = processingType
@@ -54,6 +57,7 @@ public struct Job: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.startedAt = startedAt
         self.completedAt = completedAt
+        self.errors = errors
     }
 }
 
@@ -78,5 +82,29 @@ public struct LeaseRef: Sendable, Equatable, Codable {
     public init(jobId: String, leaseToken: String) {
         self.jobId = jobId
         self.leaseToken = leaseToken
+    }
+}
+
+/// Why one attempt failed.
+public struct AttemptError: Codable, Sendable, Equatable {
+    public var attempt: Int
+    public var error: String
+    public var at: Date
+
+    public init(attempt: Int, error: String, at: Date) {
+        self.attempt = attempt
+        self.error = error
+        self.at = at
+    }
+
+    public var jsonValue: JSONValue {
+        ["attempt": .int(Int64(attempt)), "error": .string(error), "at": .string(Timestamps.format(at))]
+    }
+
+    /// Reads the form the stores keep: `{"attempt", "error", "at"}` with `at` in milliseconds or ISO 8601.
+    public init?(json: JSONValue) {
+        guard let attempt = json["attempt"]?.intValue, let error = json["error"]?.stringValue else { return nil }
+        let at = json["at"]?.intValue.map(Timestamps.date(millis:)) ?? json["at"]?.stringValue.flatMap(Timestamps.parse)
+        self.init(attempt: Int(attempt), error: error, at: at ?? Date(timeIntervalSince1970: 0))
     }
 }

@@ -48,6 +48,9 @@ public protocol JobStore: Sendable {
     /// Cancels a job: a pending one at once; a running one is marked and its worker told.
     func cancel(jobId: String, tenant: String?, at: Date) async throws -> Job
 
+    /// Runs a FAILED or CANCELLED job again: PENDING at `at`, with all its attempts; its past errors stay.
+    func retry(jobId: String, tenant: String?, at: Date) async throws -> Job
+
     /// Extends the leases a worker still holds; answers the ids among them whose cancel was requested.
     func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String]
 

@@ -61,7 +61,9 @@ struct EndToEndTests {
                         n += 1
                         guard let reply = try? await api.call(
                             "POST", "/api/jobs", key: key,
-                            json: ["processingType": "noop", "data": ["worker": .int(Int64(worker)), "n": .int(Int64(n))]])
+                            json: ["processingType": "noop", "data": ["worker": .int(Int64(worker)), "n": .int(Int64(n))]],
+                            // A request caught by the kill can wait for its timeout; keep that short.
+                            timeout: .seconds(3))
                         else { return }
                         guard reply.status == 201, let id = reply.json["jobId"]?.stringValue else { return }
                         let count = acknowledged.withLock { $0.append(id); return $0.count }

@@ -47,7 +47,7 @@ struct TestServer: Sendable {
     /// An HTTP call; answers the status, the JSON body (null when empty) and the headers.
     func call(
         _ method: String, _ path: String, key: String? = TestServer.adminKey, bearer: String? = nil,
-        json: JSONValue? = nil, body: String? = nil, headers: [(String, String)] = []
+        json: JSONValue? = nil, body: String? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .init(rawValue: method)
@@ -58,7 +58,7 @@ struct TestServer: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: text))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
         let text = String(buffer: buffer)
         let json = text.isEmpty ? JSONValue.null : (try? JSONValue.parse(text)) ?? .string(text)

@@ -273,4 +273,19 @@ struct ServerTests {
             #expect((done["progress"]?.intValue ?? 100) < 50)
         }
     }
+
+    @Test("POST /api/jobs/{id}/retry runs a cancelled job again; a pending one gets 409, another tenant 404")
+    func retry() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let acme = try await server.makeKey(role: "client", tenant: "acme")
+            let other = try await server.makeKey(role: "client", tenant: "other")
+            let id = try #require(try await server.submit("noop", data: 1, key: acme)["jobId"]?.stringValue)
+            #expect(try await server.call("POST", "/api/jobs/\(id)/retry", key: acme).status == 409)
+            _ = try await server.call("POST", "/api/jobs/\(id)/cancel", key: acme)
+            #expect(try await server.call("POST", "/api/jobs/\(id)/retry", key: other).status == 404)
+            let retried = try await server.call("POST", "/api/jobs/\(id)/retry", key: acme)
+            #expect(retried.status == 200)
+            #expect(retried.json["status"] == "PENDING")
+        }
+    }
 }

@@ -177,7 +177,21 @@ struct StoreConformanceTests {
             let failed = try await store.fail(jobId: "job_a", leaseToken: second.leaseToken, error: "boom 2", retryAt: retry, at: retry)
             #expect(failed.status == .failed)
             #expect(failed.error == "boom 2")
+            #expect(failed.errors == [
+                AttemptError(attempt: 1, error: "boom", at: t0), AttemptError(attempt: 2, error: "boom 2", at: retry),
+            ])
             #expect(try await store.events(jobId: "job_a", after: 0, limit: 10).last?.kind == .failed)
+
+            let retried = try await store.retry(jobId: "job_a", tenant: "acme", at: retry)
+            #expect(retried.status == .pending)
+            #expect(retried.attempt == 0)
+            #expect(retried.error == nil)
+            #expect(retried.errors.count == 2)
+            #expect(try await lease(store, at: retry).first?.job.attempt == 1)
+            await #expect(throws: OffloadError.self) { try await store.retry(jobId: "job_a", tenant: nil, at: retry) }
+            await #expect(throws: OffloadError.notFound("no job job_a")) {
+                try await store.retry(jobId: "job_a", tenant: "other", at: retry)
+            }
         }
     }
 
@@ -236,7 +250,9 @@ struct StoreConformanceTests {
             #expect(try await store.heartbeat(workerId: "w1", leases: [ref], until: t0) == ["job_a"])
             _ = try #require(try await lease(store, at: t0.addingTimeInterval(21), seconds: 10).first)
             #expect(try await store.requeueExpiredLeases(now: t0.addingTimeInterval(40)) == 1)
-            #expect(try await store.job(id: "job_a", tenant: nil)?.status == .failed)
+            let failed = try #require(try await store.job(id: "job_a", tenant: nil))
+            #expect(failed.status == .failed)
+            #expect(failed.errors.map(\.attempt) == [1, 2])
         }
     }
 

@@ -71,6 +71,12 @@ struct JobRoutes {
             return HTTPJSON.response(json: try await store.cancel(jobId: id, tenant: identity.tenantFilter, at: Date()).jsonValue)
         }
 
+        group.post("/jobs/{id}/retry") { _, context -> Response in
+            let identity = try context.require(.client)
+            let id = try context.parameters.require("id")
+            return HTTPJSON.response(json: try await store.retry(jobId: id, tenant: identity.tenantFilter, at: Date()).jsonValue)
+        }
+
         group.get("/jobs/{id}/events") { request, context -> Response in
             let id = try context.parameters.require("id")
             let identity = try context.requireReader(of: id)

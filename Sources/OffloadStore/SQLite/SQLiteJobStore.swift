@@ -315,6 +315,7 @@ public final class SQLiteJobStore: JobStore, Service {
     public func fail(jobId: String, leaseToken: String, error: String, retryAt: Date, at: Date) async throws -> Job {
         try await writer.write { db in
             let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+            try Self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, db)
             if lease.cancelRequested {
                 return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "error = ?", arguments: [error])
             }
@@ -366,6 +367,34 @@ public final class SQLiteJobStore: JobStore, Service {
         }
     }
 
+    public func retry(jobId: String, tenant: String?, at: Date) async throws -> Job {
+        try await writer.write { db in
+            guard let row = try Self.fetchJob(id: jobId, tenant: tenant, db) else {
+                throw OffloadError.notFound("no job \(jobId)")
+            }
+            guard row.job.status == .failed || row.job.status == .cancelled else {
+                throw OffloadError.conflict("only a FAILED or CANCELLED job can be retried; job \(jobId) is \(row.job.status.rawValue)")
+            }
+            guard let updated = try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = ?, worker_id = NULL, progress = 0,
+                        message = NULL, result = NULL, error = NULL, cancel_requested = 0, started_at = NULL,
+                        completed_at = NULL, last_seq = last_seq + 1
+                    WHERE id = ? AND status IN (\(Self.predecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
+                    """),
+                arguments: [Timestamps.millis(at), jobId])
+            else { throw OffloadError.conflict("job \(jobId) cannot be retried now") }
+            let jobRow = try SQLiteRows.jobRow(updated)
+            let event = JobEvent(
+                jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
+            try Self.insert(event, db)
+            var effects = WriteEffects()
+            effects.events = [event]
+            effects.workAvailable = true
+            return (jobRow.job, effects)
+        }
+    }
+
     public func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String] {
         guard !leases.isEmpty else { return [] }
         return try await writer.write { db in
@@ -398,6 +427,9 @@ public final class SQLiteJobStore: JobStore, Service {
                 let maxAttempts: Int = row[2]
                 let cancelRequested: Int64 = row[3]
                 let step: (Job, WriteEffects)
+                if cancelRequested == 0 {
+                    try Self.appendError(jobId: id, attempt: attempt, error: "lease expired during attempt \(attempt)", at: now, db)
+                }
                 if cancelRequested != 0 {
                     step = try Self.finish(jobId: id, status: .cancelled, at: now, db, set: "", arguments: [])
                 } else if attempt < maxAttempts {
@@ -525,6 +557,14 @@ public final class SQLiteJobStore: JobStore, Service {
             throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(status))")
         }
         return LeaseState(lastSeq: row[2], attempt: row[3], maxAttempts: row[4], cancelRequested: (row[5] as Int64) != 0)
+    }
+
+    /// Keeps an attempt's error in the job's `errors` list.
+    private static func appendError(jobId: String, attempt: Int, error: String, at: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE jobs SET errors = json_insert(errors, '$[#]', json_object('attempt', ?, 'error', ?, 'at', ?))
+            WHERE id = ?
+            """).execute(arguments: [attempt, error, Timestamps.millis(at), jobId])
     }
 
     /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's

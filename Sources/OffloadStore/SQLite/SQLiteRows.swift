@@ -7,7 +7,7 @@ enum SQLiteRows {
     static let jobColumns = """
         id, processing_type, queue, data, options, status, progress, message, result, error, attempt, \
         max_attempts, priority, run_at, timeout_seconds, idempotency_key, tenant, worker_id, cancel_requested, \
-        created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at
+        created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors
         """
 
     /// A job row as selected with `jobColumns`, and the lease fields beside it.
@@ -46,7 +46,8 @@ enum SQLiteRows {
             cancelRequested: (row[18] as Int64) != 0,
             createdAt: Timestamps.date(millis: row[19]),
             startedAt: (row[20] as Int64?).map(Timestamps.date(millis:)),
-            completedAt: (row[21] as Int64?).map(Timestamps.date(millis:))
+            completedAt: (row[21] as Int64?).map(Timestamps.date(millis:)),
+            errors: try JSONValue.parse(row[25] as String).arrayValue?.compactMap(AttemptError.init(json:)) ?? []
         )
         return JobRow(
             job: job,

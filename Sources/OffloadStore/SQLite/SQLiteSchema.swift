@@ -67,6 +67,9 @@ enum SQLiteSchema {
             // Finds the next delayed or retrying job to wake up for, without walking every pending row.
             try db.execute(sql: "CREATE INDEX jobs_pending_run_at ON jobs (run_at) WHERE status = 'PENDING'")
         }
+        migrator.registerMigration("003_attempt_errors") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN errors TEXT NOT NULL DEFAULT '[]'")
+        }
         return migrator
     }
 }
