@@ -26,6 +26,11 @@ public struct IDGenerator: Sendable {
 
     public func jobId(at date: Date = Date()) -> String { make(prefix: "job_", at: date) }
 
+    /// `count` job ids made at `date` that sort in the order they are handed out (a batch stays FIFO).
+    public func jobIds(_ count: Int, at date: Date = Date()) -> [String] {
+        (0..<count).map { _ in jobId(at: date) }.sorted()
+    }
+
     /// A random secret of `bytes` bytes, hex-encoded.
     public func secret(bytes: Int = 32) -> String {
         var rng = SystemRandomNumberGenerator()

@@ -7,6 +7,8 @@ public enum OffloadError: Error, Sendable, Equatable {
     case conflict(String)
     case payloadTooLarge(String)
     case unprocessable(String)
+    /// Some items of a batch are invalid: each item is `{"index", "code", "message"}`.
+    case invalidItems(String, [JSONValue])
     case rateLimited(retryAfterSeconds: Int)
     case unavailable(String)
 
@@ -19,7 +21,7 @@ public enum OffloadError: Error, Sendable, Equatable {
         case .notFound: return "not_found"
         case .conflict: return "conflict"
         case .payloadTooLarge: return "payload_too_large"
-        case .unprocessable: return "unprocessable"
+        case .unprocessable, .invalidItems: return "unprocessable"
         case .rateLimited: return "rate_limited"
         case .unavailable: return "unavailable"
         }
@@ -29,7 +31,7 @@ public enum OffloadError: Error, Sendable, Equatable {
     public var message: String {
         switch self {
         case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .conflict(let m),
-            .payloadTooLarge(let m), .unprocessable(let m), .unavailable(let m):
+            .payloadTooLarge(let m), .unprocessable(let m), .unavailable(let m), .invalidItems(let m, _):
             return m
         case .rateLimited(let seconds):
             return "rate limit exceeded, retry in \(seconds) s"

@@ -103,11 +103,12 @@ public struct OffloadServerApp: Sendable {
         HealthRoutes(store: store).register(on: router)
         AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
         let api = router.group("/api").add(middleware: auth)
-        JobRoutes(store: store, processors: configuration.processors, tokens: tokens, configuration: configuration)
+        let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive)
+        JobRoutes(store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
         let sse = router.group().add(middleware: auth)
-        JobEventStream(store: store, keepAlive: configuration.sseKeepAlive).register(on: sse)
+        events.register(on: sse)
         return router
     }
 }

@@ -288,4 +288,62 @@ struct ServerTests {
             #expect(retried.json["status"] == "PENDING")
         }
     }
+
+    @Test("?wait=N answers the finished job (200), or the unfinished one with 202 after N seconds")
+    func syncWait() async throws {
+        try await TestServer.with { server in
+            let quick = try await server.call("POST", "/api/jobs?wait=5", json: ["processingType": "type1", "data": [["id": 1]]])
+            #expect(quick.status == 200)
+            #expect(quick.json["status"] == "COMPLETED")
+            #expect(quick.json["result"]?.arrayValue?.count == 1)
+            let started = ContinuousClock.now
+            let slow = try await server.call(
+                "POST", "/api/jobs?wait=0.3", json: ["processingType": "type1", "data": .array((1...30).map { ["id": .int($0)] })])
+            #expect(slow.status == 202)
+            #expect(slow.json["status"] == "PROCESSING" || slow.json["status"] == "PENDING")
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(try await server.call("POST", "/api/jobs?wait=9999", json: ["processingType": "noop"]).status == 400)
+        }
+    }
+
+    @Test("?stream=true answers the job's SSE stream: snapshot, events, the final event")
+    func submitAndStream() async throws {
+        try await TestServer.with { server in
+            var request = HTTPClientRequest(url: server.baseURL + "/api/jobs?stream=true")
+            request.method = .POST
+            request.headers.add(name: "X-API-Key", value: TestServer.adminKey)
+            request.body = .bytes(ByteBuffer(string: #"{"processingType":"type1","data":[{"id":1},{"id":2}]}"#))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+            #expect(response.headers.first(name: "Content-Type") == "text/event-stream")
+            var parser = SSEParser()
+            var events: [ServerSentEvent] = []
+            for try await chunk in response.body { events += parser.feed(chunk.readableBytesView) }
+            #expect(events.first?.event == "snapshot")
+            #expect(events.filter { $0.event == "progress" }.count == 2)
+            #expect(events.last?.event == "completed")
+        }
+    }
+
+    @Test("a batch is stored whole in order, or not at all with each invalid item named")
+    func batch() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let good = try await server.call("POST", "/api/jobs/batch", json: ["jobs": [
+                ["processingType": "noop", "data": 1], ["processingType": "type1", "data": [["id": 1]]], ["processingType": "noop", "data": 3],
+            ]])
+            #expect(good.status == 201)
+            let ids = good.json["jobs"]?.arrayValue?.compactMap { $0["jobId"]?.stringValue } ?? []
+            #expect(ids.count == 3)
+            #expect(ids == ids.sorted())
+            let bad = try await server.call("POST", "/api/jobs/batch", json: ["jobs": [
+                ["processingType": "noop"], ["processingType": "type9"], ["processingType": "type1", "data": "x"], ["data": 1],
+            ]])
+            #expect(bad.status == 422)
+            #expect(bad.json["error"]?["items"]?.arrayValue?.compactMap { $0["index"]?.intValue } == [1, 2, 3])
+            #expect(try await server.call("GET", "/api/jobs").json["jobs"]?.arrayValue?.count == 3)
+            let tooMany = try await server.call(
+                "POST", "/api/jobs/batch", json: ["jobs": .array(Array(repeating: ["processingType": "noop"], count: 1001))])
+            #expect(tooMany.status == 422)
+            #expect(try await server.call("POST", "/api/jobs/batch", json: ["nope": 1]).status == 400)
+        }
+    }
 }

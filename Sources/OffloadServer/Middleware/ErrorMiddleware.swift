@@ -32,7 +32,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func response(for error: OffloadError) -> Response {
-        var response = body(status: status(of: error), code: error.code, message: error.message)
+        var details: [String: JSONValue] = ["code": .string(error.code), "message": .string(error.message)]
+        if case .invalidItems(_, let items) = error { details["items"] = .array(items) }
+        var response = HTTPJSON.response(json: ["error": .object(details)], status: status(of: error))
         switch error {
         case .rateLimited(let seconds):
             response.headers[.retryAfter] = "\(seconds)"
@@ -54,17 +56,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .notFound: return .notFound
         case .conflict: return .conflict
         case .payloadTooLarge: return .contentTooLarge
-        case .unprocessable: return .unprocessableContent
+        case .unprocessable, .invalidItems: return .unprocessableContent
         case .rateLimited: return .tooManyRequests
         case .unavailable: return .serviceUnavailable
         }
     }
 
     static func body(status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let body: JSONValue = ["error": ["code": .string(code), "message": .string(message)]]
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body.jsonString())))
+        HTTPJSON.response(json: ["error": ["code": .string(code), "message": .string(message)]], status: status)
     }
 }

@@ -10,6 +10,7 @@ struct JobRoutes {
     let processors: ProcessorRegistry
     let tokens: TokenIssuer
     let configuration: ServerConfiguration
+    let events: JobEventStream
     let ids = IDGenerator()
 
     struct StreamToken: Encodable {
@@ -21,6 +22,14 @@ struct JobRoutes {
     func register(on group: RouterGroup<OffloadRequestContext>) {
         group.post("/jobs") { request, context -> Response in
             let identity = try context.require(.client)
+            let query = request.uri.queryParameters
+            let wait = try query["wait"].map { text -> Duration in
+                guard let seconds = Double(text), (0...300).contains(seconds) else {
+                    throw OffloadError.badRequest("wait must be a number of seconds in 0...300")
+                }
+                return .milliseconds(Int64(seconds * 1000))
+            }
+            let stream = query["stream"].map { $0 == "true" || $0 == "1" } ?? false
             let submission = try JobSubmission(json: try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes))
             let now = Date()
             let job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
@@ -28,7 +37,43 @@ struct JobRoutes {
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
             }
+            if stream {
+                return try await events.stream(jobId: outcome.job.jobId, tenant: identity.tenant, after: nil)
+            }
+            if let wait {
+                let ended = try await JobWaiter(store: store).job(outcome.job.jobId, tenant: identity.tenant, endingWithin: wait)
+                return HTTPJSON.response(json: ended.jsonValue, status: ended.status.isFinal ? .ok : .accepted)
+            }
             return HTTPJSON.response(json: outcome.job.jsonValue, status: outcome.created ? .created : .ok)
+        }
+
+        group.post("/jobs/batch") { request, context -> Response in
+            let identity = try context.require(.client)
+            let body = try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)
+            guard let items = body["jobs"]?.arrayValue else {
+                throw OffloadError.badRequest("the body must be {\"jobs\": [submissions]}")
+            }
+            guard (1...1_000).contains(items.count) else {
+                throw OffloadError.unprocessable("a batch holds 1 to 1000 jobs, not \(items.count)")
+            }
+            let now = Date()
+            let jobIds = ids.jobIds(items.count, at: now)
+            var jobs: [NewJob] = []
+            var problems: [JSONValue] = []
+            for (index, item) in items.enumerated() {
+                do {
+                    let job = try NewJob(submission: try JobSubmission(json: item), tenant: identity.tenant, jobId: jobIds[index], now: now)
+                    try processors.validate(type: job.processingType, data: job.data)
+                    jobs.append(job)
+                } catch let error as OffloadError {
+                    problems.append(["index": .int(Int64(index)), "code": .string(error.code), "message": .string(error.message)])
+                }
+            }
+            guard problems.isEmpty else {
+                throw OffloadError.invalidItems("\(problems.count) of \(items.count) jobs are invalid; none was stored", problems)
+            }
+            let outcomes = try await store.submit(jobs)
+            return HTTPJSON.response(json: ["jobs": .array(outcomes.map(\.job.jsonValue))], status: .created)
         }
 
         group.get("/jobs") { request, context -> Response in

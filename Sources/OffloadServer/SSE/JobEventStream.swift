@@ -33,7 +33,8 @@ struct JobEventStream {
         return seq
     }
 
-    private func stream(jobId: String, tenant: String?, after: Int64?) async throws -> Response {
+    /// The SSE response for one job: its snapshot, then the events after `after` (nil: after the snapshot).
+    func stream(jobId: String, tenant: String?, after: Int64?) async throws -> Response {
         let bus = store.eventBus
         let (items, continuation) = AsyncStream.makeStream(of: Item.self)
         // Follow before reading the backlog: an event committed in between arrives twice and is dropped by seq.
