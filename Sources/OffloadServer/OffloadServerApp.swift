@@ -75,6 +75,9 @@ public struct OffloadServerApp: Sendable {
             StreamCloser(bus: store.eventBus),
             LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
         ]
+        if let retention = configuration.retention {
+            services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
+        }
         if configuration.workers > 0 {
             let source = InProcessJobSource(
                 store: store,

@@ -25,6 +25,36 @@ struct LeaseSweeper: Service {
     }
 }
 
+/// Deletes finished jobs older than the retention period, a small batch at a time.
+struct Pruner: Service {
+    let store: any JobStore
+    let retention: TimeInterval
+    let interval: Duration
+    let batchSize = 500
+    let logger: Logger
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var total = 0
+                do {
+                    while !Task.isCancelled {
+                        let deleted = try await store.prune(finishedBefore: Date().addingTimeInterval(-retention), limit: batchSize)
+                        total += deleted
+                        if deleted < batchSize { break }
+                        // Let queued submits and reports in between batches.
+                        await Task.yield()
+                    }
+                } catch {
+                    logger.warning("pruning failed", metadata: ["error": "\(error)"])
+                }
+                if total > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(total)"]) }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
 /// Ends every open SSE stream when shutdown reaches it (after the workers stopped, before the HTTP server).
 struct StreamCloser: Service {
     let bus: EventBus

@@ -57,6 +57,10 @@ public protocol JobStore: Sendable {
     /// Puts jobs whose lease expired back to PENDING (or FAILED when no attempts are left); answers how many.
     func requeueExpiredLeases(now: Date) async throws -> Int
 
+    /// Deletes up to `limit` finished jobs (and their events) that finished before `finishedBefore`;
+    /// answers how many. Small batches keep each transaction short, so the queue never waits long.
+    func prune(finishedBefore: Date, limit: Int) async throws -> Int
+
     func createKey(_ key: StoredKey) async throws
     func key(secretHash: String) async throws -> StoredKey?
     func keys() async throws -> [StoredKey]

@@ -256,6 +256,24 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("pruning deletes only finished jobs older than the cut-off, with their events, a batch at a time", arguments: StoreKind.allCases)
+    func prune(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit((1...5).map { newJob("job_\($0)") })
+            for (index, leased) in try await lease(store, limit: 3).enumerated() {
+                _ = try await store.complete(
+                    jobId: leased.job.jobId, leaseToken: leased.leaseToken, result: nil, at: t0.addingTimeInterval(Double(index)))
+            }
+            _ = try await store.cancel(jobId: "job_4", tenant: nil, at: t0.addingTimeInterval(100))
+            #expect(try await store.prune(finishedBefore: t0.addingTimeInterval(50), limit: 2) == 2)
+            #expect(try await store.prune(finishedBefore: t0.addingTimeInterval(50), limit: 2) == 1)
+            #expect(try await store.prune(finishedBefore: t0.addingTimeInterval(50), limit: 2) == 0)
+            let left = try await store.jobs(JobQuery(limit: 10)).jobs.map(\.jobId)
+            #expect(left == ["job_5", "job_4"])
+            #expect(try await store.events(jobId: "job_1", after: 0, limit: 10).isEmpty)
+        }
+    }
+
     @Test("history pages newest first with filters and a cursor", arguments: StoreKind.allCases)
     func history(kind: StoreKind) async throws {
         try await withStore(kind) { store in

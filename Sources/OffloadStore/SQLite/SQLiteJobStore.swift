@@ -448,6 +448,24 @@ public final class SQLiteJobStore: JobStore, Service {
         }
     }
 
+    public func prune(finishedBefore: Date, limit: Int) async throws -> Int {
+        try await writer.write { db in
+            let ids = try String.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT id FROM jobs WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at < ?
+                    ORDER BY completed_at LIMIT ?
+                    """),
+                arguments: [Timestamps.millis(finishedBefore), max(1, limit)])
+            let deleteEvents = try db.cachedStatement(sql: "DELETE FROM job_events WHERE job_id = ?")
+            let deleteJob = try db.cachedStatement(sql: "DELETE FROM jobs WHERE id = ?")
+            for id in ids {
+                try deleteEvents.execute(arguments: [id])
+                try deleteJob.execute(arguments: [id])
+            }
+            return (ids.count, .none)
+        }
+    }
+
     // MARK: Keys
 
     public func createKey(_ key: StoredKey) async throws {

@@ -70,6 +70,12 @@ enum SQLiteSchema {
         migrator.registerMigration("003_attempt_errors") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN errors TEXT NOT NULL DEFAULT '[]'")
         }
+        migrator.registerMigration("004_finished_by_time") { db in
+            // The pruner deletes the oldest finished jobs first.
+            try db.execute(sql: """
+                CREATE INDEX jobs_finished ON jobs (completed_at) WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')
+                """)
+        }
         return migrator
     }
 }

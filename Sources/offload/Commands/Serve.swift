@@ -18,6 +18,7 @@ struct Serve: AsyncParsableCommand {
     var sqliteSync = "normal"
     @Option(help: "Seconds between SSE keep-alive comments.") var sseKeepAlive = 15.0
     @Option(help: "Largest request body in bytes.") var maxBodyBytes = 10 * 1024 * 1024
+    @Option(help: "Days finished jobs are kept (0: forever).") var retentionDays = 7.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(help: "Write logs as JSON lines.") var logJSON = false
 
@@ -39,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         configuration.durability = durability
         configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
         configuration.maxBodyBytes = maxBodyBytes
+        configuration.retention = retentionDays > 0 ? retentionDays * 86_400 : nil
         configuration.adminKey = environment["OFFLOAD_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.jwtSecret = environment["OFFLOAD_JWT_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         let announcedHost = host
