@@ -107,7 +107,12 @@ public struct OffloadServerApp: Sendable {
         AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
         let api = router.group("/api").add(middleware: auth)
         let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive)
-        JobRoutes(store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events)
+        let switches = TypeSwitches(store: store)
+        JobRoutes(
+            store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
+            switches: switches
+        ).register(on: api)
+        QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
         let sse = router.group().add(middleware: auth)

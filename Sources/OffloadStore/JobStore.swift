@@ -61,6 +61,18 @@ public protocol JobStore: Sendable {
     /// answers how many. Small batches keep each transaction short, so the queue never waits long.
     func prune(finishedBefore: Date, limit: Int) async throws -> Int
 
+    /// Pauses or resumes a queue: nothing is leased from a paused queue, nothing in it is lost.
+    func setQueue(_ queue: String, paused: Bool, at: Date) async throws
+
+    /// The queues that are paused now.
+    func pausedQueues() async throws -> Set<String>
+
+    /// Switches a processing type on or off (002's per-type flags).
+    func setType(_ processingType: String, enabled: Bool, at: Date) async throws
+
+    /// The processing types switched off now.
+    func disabledTypes() async throws -> Set<String>
+
     func createKey(_ key: StoredKey) async throws
     func key(secretHash: String) async throws -> StoredKey?
     func keys() async throws -> [StoredKey]

@@ -346,4 +346,29 @@ struct ServerTests {
             #expect(try await server.call("POST", "/api/jobs/batch", json: ["nope": 1]).status == 400)
         }
     }
+
+    @Test("a paused queue keeps its jobs PENDING until resumed; a switched-off type is refused at submit")
+    func queuesAndTypes() async throws {
+        try await TestServer.with { server in
+            let client = try await server.makeKey(role: "client", tenant: "acme")
+            #expect(try await server.call("POST", "/api/queues/mail/pause", key: client).status == 403)
+            #expect(try await server.call("POST", "/api/queues/mail/pause").json["paused"] == true)
+            let id = try #require(try await server.submit("noop", data: 1, options: ["queue": "mail"])["jobId"]?.stringValue)
+            let other = try #require(try await server.submit("noop", data: 2)["jobId"]?.stringValue)
+            _ = try await server.waitFor(other) { $0["status"] == "COMPLETED" }
+            #expect(try await server.call("GET", "/api/jobs/\(id)").json["status"] == "PENDING")
+            #expect(try await server.call("GET", "/api/queues").json["queues"]?.arrayValue?.count == 1)
+            _ = try await server.call("POST", "/api/queues/mail/resume")
+            _ = try await server.waitFor(id) { $0["status"] == "COMPLETED" }
+
+            #expect(try await server.call("PUT", "/api/types/type1", json: ["enabled": false]).status == 200)
+            let refused = try await server.call("POST", "/api/jobs", json: ["processingType": "type1", "data": []])
+            #expect(refused.status == 422)
+            #expect(refused.json["error"]?["message"] == "processing type 'type1' is switched off")
+            let types = try await server.call("GET", "/api/types").json["types"]?.arrayValue ?? []
+            #expect(types.contains(["processingType": "type1", "enabled": false]))
+            _ = try await server.call("PUT", "/api/types/type1", json: ["enabled": true])
+            #expect(try await server.call("POST", "/api/jobs", json: ["processingType": "type1", "data": []]).status == 201)
+        }
+    }
 }

@@ -274,6 +274,24 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("nothing is leased from a paused queue; resuming wakes the workers", arguments: StoreKind.allCases)
+    func pausedQueue(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_1", queue: "mail"), newJob("job_2")])
+            try await store.setQueue("mail", paused: true, at: t0)
+            #expect(try await store.pausedQueues() == ["mail"])
+            #expect(try await lease(store, limit: 10).map(\.job.jobId) == ["job_2"])
+            let generation = store.eventBus.work.generation
+            try await store.setQueue("mail", paused: false, at: t0)
+            #expect(store.eventBus.work.generation != generation)
+            #expect(try await lease(store, limit: 10).map(\.job.jobId) == ["job_1"])
+            try await store.setType("type1", enabled: false, at: t0)
+            #expect(try await store.disabledTypes() == ["type1"])
+            try await store.setType("type1", enabled: true, at: t0)
+            #expect(try await store.disabledTypes().isEmpty)
+        }
+    }
+
     @Test("history pages newest first with filters and a cursor", arguments: StoreKind.allCases)
     func history(kind: StoreKind) async throws {
         try await withStore(kind) { store in

@@ -11,6 +11,7 @@ struct JobRoutes {
     let tokens: TokenIssuer
     let configuration: ServerConfiguration
     let events: JobEventStream
+    let switches: TypeSwitches
     let ids = IDGenerator()
 
     struct StreamToken: Encodable {
@@ -34,6 +35,7 @@ struct JobRoutes {
             let now = Date()
             let job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             try processors.validate(type: job.processingType, data: job.data)
+            try await switches.requireEnabled(job.processingType)
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
             }
@@ -64,6 +66,7 @@ struct JobRoutes {
                 do {
                     let job = try NewJob(submission: try JobSubmission(json: item), tenant: identity.tenant, jobId: jobIds[index], now: now)
                     try processors.validate(type: job.processingType, data: job.data)
+                    try await switches.requireEnabled(job.processingType)
                     jobs.append(job)
                 } catch let error as OffloadError {
                     problems.append(["index": .int(Int64(index)), "code": .string(error.code), "message": .string(error.message)])

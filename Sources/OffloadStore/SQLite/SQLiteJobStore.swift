@@ -229,6 +229,7 @@ public final class SQLiteJobStore: JobStore, Service {
                     lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?,
                     progress = 0, message = NULL, last_seq = last_seq + 1
                 WHERE id IN (SELECT id FROM jobs WHERE status = 'PENDING' AND run_at <= ?
+                    AND queue NOT IN (SELECT queue FROM paused_queues)
                 """
             let now = Timestamps.millis(request.now)
             var arguments: StatementArguments = [
@@ -464,6 +465,43 @@ public final class SQLiteJobStore: JobStore, Service {
             }
             return (ids.count, .none)
         }
+    }
+
+    // MARK: Queues and types
+
+    public func setQueue(_ queue: String, paused: Bool, at: Date) async throws {
+        try await writer.write { db in
+            if paused {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO paused_queues (queue, paused_at) VALUES (?, ?)")
+                    .execute(arguments: [queue, Timestamps.millis(at)])
+                return ((), .none)
+            }
+            try db.cachedStatement(sql: "DELETE FROM paused_queues WHERE queue = ?").execute(arguments: [queue])
+            var effects = WriteEffects()
+            effects.workAvailable = true
+            return ((), effects)
+        }
+    }
+
+    public func pausedQueues() async throws -> Set<String> {
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT queue FROM paused_queues")) }
+    }
+
+    public func setType(_ processingType: String, enabled: Bool, at: Date) async throws {
+        try await writer.write { db in
+            if enabled {
+                try db.cachedStatement(sql: "DELETE FROM disabled_types WHERE processing_type = ?")
+                    .execute(arguments: [processingType])
+            } else {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO disabled_types (processing_type, disabled_at) VALUES (?, ?)")
+                    .execute(arguments: [processingType, Timestamps.millis(at)])
+            }
+            return ((), .none)
+        }
+    }
+
+    public func disabledTypes() async throws -> Set<String> {
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT processing_type FROM disabled_types")) }
     }
 
     // MARK: Keys

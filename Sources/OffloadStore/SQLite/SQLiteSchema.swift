@@ -76,6 +76,12 @@ enum SQLiteSchema {
                 CREATE INDEX jobs_finished ON jobs (completed_at) WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')
                 """)
         }
+        migrator.registerMigration("005_queue_and_type_flags") { db in
+            try db.execute(sql: """
+                CREATE TABLE paused_queues (queue TEXT PRIMARY KEY NOT NULL, paused_at INTEGER NOT NULL);
+                CREATE TABLE disabled_types (processing_type TEXT PRIMARY KEY NOT NULL, disabled_at INTEGER NOT NULL);
+                """)
+        }
         return migrator
     }
 }
