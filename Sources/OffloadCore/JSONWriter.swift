@@ -83,6 +83,7 @@ extension Job {
         if let workerId { fields["workerId"] = .string(workerId) }
         if let startedAt { fields["startedAt"] = .string(Timestamps.format(startedAt)) }
         if let completedAt { fields["completedAt"] = .string(Timestamps.format(completedAt)) }
+        if let cachedFrom { fields["cachedFrom"] = .string(cachedFrom) }
         return .object(fields)
     }
 }

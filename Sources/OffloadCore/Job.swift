@@ -26,6 +26,8 @@ public struct Job: Codable, Sendable, Equatable {
     public var completedAt: Date?
     /// The error of every failed attempt, oldest first.
     public var errors: [AttemptError]
+    /// Set when the result was served from the result cache: the job whose result this is.
+    public var cachedFrom: String?
 
     public init(
         jobId: String, processingType: String, queue: String, data: JSONValue, options: JSONValue,
@@ -33,7 +35,7 @@ public struct Job: Codable, Sendable, Equatable {
         error: String? = nil, attempt: Int = 0, maxAttempts: Int, priority: Int, runAt: Date,
         timeoutSeconds: Int?, idempotencyKey: String?, tenant: String, workerId: String? = nil,
         cancelRequested: Bool = false, createdAt: Date, startedAt: Date? = nil, completedAt: Date? = nil,
-        errors: [AttemptError] = []
+        errors: [AttemptError] = [], cachedFrom: String? = nil
     ) {
         self.jobId = jobId
         self.processingType = processingType
@@ -58,6 +60,7 @@ public struct Job: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.completedAt = completedAt
         self.errors = errors
+        self.cachedFrom = cachedFrom
     }
 }
 

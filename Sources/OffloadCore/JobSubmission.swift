@@ -35,6 +35,10 @@ public struct NewJob: Sendable, Equatable {
     public var idempotencyKey: String?
     public var tenant: String
     public var createdAt: Date
+    /// With `options.cache`: how old a completed job with the same type and data may be to be reused.
+    public var cacheMaxAge: TimeInterval?
+    /// Identifies equal type and data within the tenant (set by the server from a hash).
+    public var cacheKey: String?
 
     public static let defaultMaxAttempts = 3
     public static let defaultQueue = "default"
@@ -98,6 +102,13 @@ public struct NewJob: Sendable, Equatable {
         guard !submission.processingType.isEmpty, submission.processingType.count <= 64 else {
             throw OffloadError.unprocessable("processingType must be a non-empty string of at most 64 characters")
         }
+        var cacheMaxAge: TimeInterval?
+        if let cache = fields["cache"], !cache.isNull {
+            guard let ttl = cache["ttlSeconds"]?.intValue, (1...2_592_000).contains(ttl) else {
+                throw OffloadError.unprocessable("options.cache must be {\"ttlSeconds\": 1...2592000}")
+            }
+            cacheMaxAge = TimeInterval(ttl)
+        }
         self.init(
             jobId: jobId,
             processingType: submission.processingType,
@@ -112,5 +123,11 @@ public struct NewJob: Sendable, Equatable {
             tenant: tenant,
             createdAt: now
         )
+        self.cacheMaxAge = cacheMaxAge
+    }
+
+    /// The text whose hash identifies equal work: the type and the data in canonical JSON (sorted keys).
+    public var cacheMaterial: [UInt8] {
+        Array(processingType.utf8) + [0] + data.jsonBytes()
     }
 }

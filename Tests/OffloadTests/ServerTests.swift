@@ -371,4 +371,25 @@ struct ServerTests {
             #expect(try await server.call("POST", "/api/jobs", json: ["processingType": "type1", "data": []]).status == 201)
         }
     }
+
+    @Test("options.cache answers an equal submission at once with the cached result, marked as such")
+    func resultCacheOverHTTP() async throws {
+        try await TestServer.with { server in
+            let body: JSONValue = [
+                "processingType": "type1", "data": [["id": 1, "name": "a"]], "options": ["cache": ["ttlSeconds": 60]],
+            ]
+            let first = try await server.call("POST", "/api/jobs?wait=5", json: body)
+            #expect(first.json["status"] == "COMPLETED")
+            #expect(first.json["cachedFrom"] == nil)
+            let started = ContinuousClock.now
+            let second = try await server.call("POST", "/api/jobs", json: body)
+            #expect(ContinuousClock.now - started < .milliseconds(90))
+            #expect(second.status == 201)
+            #expect(second.json["status"] == "COMPLETED")
+            #expect(second.json["cachedFrom"] == first.json["jobId"])
+            #expect(second.json["result"] == first.json["result"])
+            let bad = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "options": ["cache": ["ttlSeconds": 0]]])
+            #expect(bad.status == 422)
+        }
+    }
 }

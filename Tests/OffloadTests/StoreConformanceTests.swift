@@ -292,6 +292,31 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("a cached submission is answered at once with the newest equal completed job's result", arguments: StoreKind.allCases)
+    func resultCache(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            func cached(_ id: String, tenant: String = "acme", key: String = "k", at: Date) -> NewJob {
+                var job = newJob(id, tenant: tenant)
+                job.createdAt = at
+                job.cacheKey = key
+                job.cacheMaxAge = 60
+                return job
+            }
+            let miss = try await store.submit([cached("job_1", at: t0)])[0].job
+            #expect(miss.status == .pending)
+            let leased = try #require(try await lease(store).first)
+            _ = try await store.complete(jobId: "job_1", leaseToken: leased.leaseToken, result: ["answer": 42], at: t0)
+            let hit = try await store.submit([cached("job_2", at: t0.addingTimeInterval(30))])[0].job
+            #expect(hit.status == .completed)
+            #expect(hit.result == ["answer": 42])
+            #expect(hit.cachedFrom == "job_1")
+            #expect(try await store.events(jobId: "job_2", after: 0, limit: 10).map(\.kind) == [.completed])
+            #expect(try await store.submit([cached("job_3", tenant: "other", at: t0)])[0].job.status == .pending)
+            #expect(try await store.submit([cached("job_4", key: "other", at: t0)])[0].job.status == .pending)
+            #expect(try await store.submit([cached("job_5", at: t0.addingTimeInterval(61))])[0].job.status == .pending)
+        }
+    }
+
     @Test("history pages newest first with filters and a cursor", arguments: StoreKind.allCases)
     func history(kind: StoreKind) async throws {
         try await withStore(kind) { store in

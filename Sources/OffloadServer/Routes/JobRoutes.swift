@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import OffloadCore
@@ -20,6 +21,12 @@ struct JobRoutes {
         var url: String
     }
 
+    /// SHA-256 of type and canonical data, for jobs that ask for the result cache.
+    static func cacheKey(_ job: NewJob) -> String? {
+        guard job.cacheMaxAge != nil else { return nil }
+        return Hex.encode(SHA256.hash(data: job.cacheMaterial))
+    }
+
     func register(on group: RouterGroup<OffloadRequestContext>) {
         group.post("/jobs") { request, context -> Response in
             let identity = try context.require(.client)
@@ -33,8 +40,9 @@ struct JobRoutes {
             let stream = query["stream"].map { $0 == "true" || $0 == "1" } ?? false
             let submission = try JobSubmission(json: try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes))
             let now = Date()
-            let job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
+            var job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             try processors.validate(type: job.processingType, data: job.data)
+            job.cacheKey = Self.cacheKey(job)
             try await switches.requireEnabled(job.processingType)
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
@@ -64,8 +72,9 @@ struct JobRoutes {
             var problems: [JSONValue] = []
             for (index, item) in items.enumerated() {
                 do {
-                    let job = try NewJob(submission: try JobSubmission(json: item), tenant: identity.tenant, jobId: jobIds[index], now: now)
+                    var job = try NewJob(submission: try JobSubmission(json: item), tenant: identity.tenant, jobId: jobIds[index], now: now)
                     try processors.validate(type: job.processingType, data: job.data)
+                    job.cacheKey = Self.cacheKey(job)
                     try await switches.requireEnabled(job.processingType)
                     jobs.append(job)
                 } catch let error as OffloadError {

@@ -125,14 +125,20 @@ public final class SQLiteJobStore: JobStore, Service {
                     continue
                 }
                 let created = Timestamps.millis(new.createdAt)
+                if let hit = try Self.cachedResult(for: new, db) {
+                    let (job, event) = try Self.insertCached(new, from: hit, db)
+                    effects.events.append(event)
+                    outcomes.append(SubmitOutcome(job: job, created: true))
+                    continue
+                }
                 try db.cachedStatement(sql: """
                     INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority,
-                        run_at, timeout_seconds, idempotency_key, tenant, created_at, last_seq)
-                    VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, 1)
+                        run_at, timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
+                    VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, 1, ?)
                     """).execute(arguments: [
                         new.jobId, new.processingType, new.queue, new.data.jsonString(), new.options.jsonString(),
                         new.maxAttempts, new.priority, Timestamps.millis(new.runAt), new.timeoutSeconds,
-                        new.idempotencyKey, new.tenant, created,
+                        new.idempotencyKey, new.tenant, created, new.cacheKey,
                     ])
                 let event = JobEvent(
                     jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt)
@@ -151,6 +157,43 @@ public final class SQLiteJobStore: JobStore, Service {
             }
             return (outcomes, effects)
         }
+    }
+
+    /// The newest completed job of the same tenant, type and data within the submission's cache age.
+    /// Only jobs that really ran count: a cached answer never renews the age of a result.
+    private static func cachedResult(for new: NewJob, _ db: Database) throws -> (id: String, result: String?)? {
+        guard let maxAge = new.cacheMaxAge, let key = new.cacheKey else { return nil }
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT id, result FROM jobs WHERE tenant = ? AND cache_key = ? AND status = 'COMPLETED'
+                    AND completed_at >= ? AND cached_from IS NULL ORDER BY completed_at DESC LIMIT 1
+                """),
+            arguments: [new.tenant, key, Timestamps.millis(new.createdAt.addingTimeInterval(-maxAge))])
+        else { return nil }
+        return (row[0], row[1])
+    }
+
+    /// Stores a submission answered from the cache: COMPLETED at once, with the cached job's result.
+    private static func insertCached(_ new: NewJob, from hit: (id: String, result: String?), _ db: Database) throws -> (Job, JobEvent) {
+        let created = Timestamps.millis(new.createdAt)
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                INSERT INTO jobs (id, processing_type, queue, data, options, status, progress, result, max_attempts,
+                    priority, run_at, timeout_seconds, idempotency_key, tenant, created_at, started_at, completed_at,
+                    last_seq, cache_key, cached_from)
+                VALUES (?, ?, ?, ?, ?, 'COMPLETED', 100, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                RETURNING \(SQLiteRows.jobColumns)
+                """),
+            arguments: [
+                new.jobId, new.processingType, new.queue, new.data.jsonString(), new.options.jsonString(), hit.result,
+                new.maxAttempts, new.priority, Timestamps.millis(new.runAt), new.timeoutSeconds, new.idempotencyKey,
+                new.tenant, created, created, created, new.cacheKey, hit.id,
+            ])
+        else { throw OffloadError.unavailable("the cached job was not stored") }
+        let job = try SQLiteRows.jobRow(row).job
+        let event = JobEvent(jobId: new.jobId, seq: 1, kind: .completed, data: job.jsonValue, at: new.createdAt)
+        try insert(event, db)
+        return (job, event)
     }
 
     public func job(id: String, tenant: String?) async throws -> Job? {

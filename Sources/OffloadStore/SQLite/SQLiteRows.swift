@@ -7,7 +7,7 @@ enum SQLiteRows {
     static let jobColumns = """
         id, processing_type, queue, data, options, status, progress, message, result, error, attempt, \
         max_attempts, priority, run_at, timeout_seconds, idempotency_key, tenant, worker_id, cancel_requested, \
-        created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors
+        created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors, cached_from
         """
 
     /// A job row as selected with `jobColumns`, and the lease fields beside it.
@@ -47,7 +47,8 @@ enum SQLiteRows {
             createdAt: Timestamps.date(millis: row[19]),
             startedAt: (row[20] as Int64?).map(Timestamps.date(millis:)),
             completedAt: (row[21] as Int64?).map(Timestamps.date(millis:)),
-            errors: try JSONValue.parse(row[25] as String).arrayValue?.compactMap(AttemptError.init(json:)) ?? []
+            errors: try JSONValue.parse(row[25] as String).arrayValue?.compactMap(AttemptError.init(json:)) ?? [],
+            cachedFrom: row[26]
         )
         return JobRow(
             job: job,

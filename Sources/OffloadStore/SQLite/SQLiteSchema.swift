@@ -82,6 +82,15 @@ enum SQLiteSchema {
                 CREATE TABLE disabled_types (processing_type TEXT PRIMARY KEY NOT NULL, disabled_at INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("006_result_cache") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN cache_key TEXT;
+                ALTER TABLE jobs ADD COLUMN cached_from TEXT;
+                -- The newest completed job with the same type and data, per tenant.
+                CREATE INDEX jobs_result_cache ON jobs (tenant, cache_key, completed_at)
+                    WHERE status = 'COMPLETED' AND cache_key IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }
