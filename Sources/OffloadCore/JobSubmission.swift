@@ -6,6 +6,25 @@ public struct JobSubmission: Sendable {
     public var data: JSONValue?
     public var options: JSONValue?
 
+    /// A submission body with a template's fields filled in where the body leaves them out (options merge
+    /// key by key, the body's win). `template` names are resolved by the caller.
+    public static func applying(template: JSONValue, to body: JSONValue) throws -> JSONValue {
+        guard var fields = body.objectValue else { throw OffloadError.badRequest("the body must be a JSON object") }
+        let defaults = template.objectValue ?? [:]
+        for key in ["processingType", "data"] where fields[key] == nil {
+            if let value = defaults[key] { fields[key] = value }
+        }
+        var options = defaults["options"]?.objectValue ?? [:]
+        if let queue = defaults["queue"], options["queue"] == nil { options["queue"] = queue }
+        if let given = fields["options"] {
+            guard let givenOptions = given.objectValue else { throw OffloadError.badRequest("options must be a JSON object") }
+            options.merge(givenOptions) { _, given in given }
+        }
+        fields["options"] = .object(options)
+        fields.removeValue(forKey: "template")
+        return .object(fields)
+    }
+
     /// Reads a submission from a parsed body; a missing or mistyped field is a 400.
     public init(json: JSONValue) throws {
         guard let fields = json.objectValue else { throw OffloadError.badRequest("the body must be a JSON object") }

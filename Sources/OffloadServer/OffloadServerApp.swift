@@ -112,6 +112,8 @@ public struct OffloadServerApp: Sendable {
             store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
             switches: switches
         ).register(on: api)
+        TemplateRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
+            .register(on: api)
         QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)

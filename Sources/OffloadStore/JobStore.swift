@@ -73,6 +73,14 @@ public protocol JobStore: Sendable {
     /// The processing types switched off now.
     func disabledTypes() async throws -> Set<String>
 
+    /// Saves (or replaces) a named job template: a submission body whose fields fill in what a submit leaves out.
+    func saveTemplate(name: String, body: JSONValue, at: Date) async throws
+    func template(name: String) async throws -> JSONValue?
+    /// Every template by name.
+    func templates() async throws -> [String: JSONValue]
+    /// Deletes a template; false when there was none.
+    func deleteTemplate(name: String) async throws -> Bool
+
     func createKey(_ key: StoredKey) async throws
     func key(secretHash: String) async throws -> StoredKey?
     func keys() async throws -> [StoredKey]

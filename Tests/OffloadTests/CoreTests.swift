@@ -63,6 +63,20 @@ struct CoreTests {
         }
     }
 
+    @Test("a template fills in what a submission leaves out; the submission's own fields and options win")
+    func templates() throws {
+        let template: JSONValue = [
+            "processingType": "type1", "queue": "reports", "data": [["id": 1]], "options": ["priority": 5, "maxAttempts": 2],
+        ]
+        let filled = try JobSubmission.applying(template: template, to: ["template": "t", "options": ["priority": 9]])
+        #expect(filled == [
+            "processingType": "type1", "data": [["id": 1]], "options": ["priority": 9, "maxAttempts": 2, "queue": "reports"],
+        ])
+        let own = try JobSubmission.applying(template: template, to: ["processingType": "noop", "data": 7])
+        #expect(own["processingType"] == "noop")
+        #expect(own["data"] == 7)
+    }
+
     @Test("JSON values keep integers as integers and round-trip")
     func jsonValues() throws {
         let value = try JSONValue.parse(#"{"a":1,"b":1.5,"c":[true,null,"x"],"d":{"e":-3}}"#)

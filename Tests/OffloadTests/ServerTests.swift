@@ -392,4 +392,25 @@ struct ServerTests {
             #expect(bad.status == 422)
         }
     }
+
+    @Test("a submit that names a template gets its type, queue, data and options")
+    func templatesOverHTTP() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let client = try await server.makeKey(role: "client", tenant: "acme")
+            let template: JSONValue = [
+                "name": "report", "processingType": "type2", "queue": "reports", "data": [["id": 1]], "options": ["priority": 3],
+            ]
+            #expect(try await server.call("POST", "/api/templates", key: client, json: template).status == 403)
+            #expect(try await server.call("POST", "/api/templates", json: template).status == 201)
+            let reply = try await server.call("POST", "/api/jobs", key: client, json: ["template": "report"])
+            #expect(reply.status == 201)
+            #expect(reply.json["processingType"] == "type2")
+            #expect(reply.json["queue"] == "reports")
+            #expect(reply.json["priority"] == 3)
+            #expect(reply.json["data"] == [["id": 1]])
+            #expect(try await server.call("POST", "/api/jobs", key: client, json: ["template": "nope"]).status == 404)
+            #expect(try await server.call("GET", "/api/templates").json["templates"]?.arrayValue?.count == 1)
+            #expect(try await server.call("DELETE", "/api/templates/report").status == 204)
+        }
+    }
 }

@@ -377,6 +377,19 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("templates are saved, replaced, listed and deleted by name", arguments: StoreKind.allCases)
+    func templates(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            try await store.saveTemplate(name: "nightly", body: ["processingType": "noop"], at: t0)
+            try await store.saveTemplate(name: "nightly", body: ["processingType": "type1"], at: t0)
+            #expect(try await store.template(name: "nightly") == ["processingType": "type1"])
+            #expect(try await store.templates() == ["nightly": ["processingType": "type1"]])
+            #expect(try await store.deleteTemplate(name: "nightly"))
+            #expect(try await !store.deleteTemplate(name: "nightly"))
+            #expect(try await store.template(name: "nightly") == nil)
+        }
+    }
+
     @Test("API keys are found by the hash of their secret and can be deleted", arguments: StoreKind.allCases)
     func keys(kind: StoreKind) async throws {
         try await withStore(kind) { store in

@@ -21,6 +21,14 @@ struct JobRoutes {
         var url: String
     }
 
+    /// The body with its named template's fields filled in (404 for an unknown template).
+    private func withTemplate(_ body: JSONValue) async throws -> JSONValue {
+        guard let name = body["template"] else { return body }
+        guard let text = name.stringValue else { throw OffloadError.badRequest("template must be a template name") }
+        guard let template = try await store.template(name: text) else { throw OffloadError.notFound("no template \(text)") }
+        return try JobSubmission.applying(template: template, to: body)
+    }
+
     /// SHA-256 of type and canonical data, for jobs that ask for the result cache.
     static func cacheKey(_ job: NewJob) -> String? {
         guard job.cacheMaxAge != nil else { return nil }
@@ -38,7 +46,7 @@ struct JobRoutes {
                 return .milliseconds(Int64(seconds * 1000))
             }
             let stream = query["stream"].map { $0 == "true" || $0 == "1" } ?? false
-            let submission = try JobSubmission(json: try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes))
+            let submission = try JobSubmission(json: try await withTemplate(try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)))
             let now = Date()
             var job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             try processors.validate(type: job.processingType, data: job.data)
@@ -72,7 +80,9 @@ struct JobRoutes {
             var problems: [JSONValue] = []
             for (index, item) in items.enumerated() {
                 do {
-                    var job = try NewJob(submission: try JobSubmission(json: item), tenant: identity.tenant, jobId: jobIds[index], now: now)
+                    var job = try NewJob(
+                        submission: try JobSubmission(json: try await withTemplate(item)), tenant: identity.tenant,
+                        jobId: jobIds[index], now: now)
                     try processors.validate(type: job.processingType, data: job.data)
                     job.cacheKey = Self.cacheKey(job)
                     try await switches.requireEnabled(job.processingType)

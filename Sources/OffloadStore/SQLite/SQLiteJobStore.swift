@@ -547,6 +547,42 @@ public final class SQLiteJobStore: JobStore, Service {
         try await read { db in Set(try String.fetchAll(db, sql: "SELECT processing_type FROM disabled_types")) }
     }
 
+    // MARK: Templates
+
+    public func saveTemplate(name: String, body: JSONValue, at: Date) async throws {
+        try await writer.write { db in
+            try db.cachedStatement(sql: """
+                INSERT INTO job_templates (name, body, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+                """).execute(arguments: [name, body.jsonString(), Timestamps.millis(at)])
+            return ((), .none)
+        }
+    }
+
+    public func template(name: String) async throws -> JSONValue? {
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM job_templates WHERE name = ?"), arguments: [name])
+                .map { try JSONValue.parse($0) }
+        }
+    }
+
+    public func templates() async throws -> [String: JSONValue] {
+        try await read { db in
+            var all: [String: JSONValue] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, body FROM job_templates") {
+                all[row[0]] = try JSONValue.parse(row[1] as String)
+            }
+            return all
+        }
+    }
+
+    public func deleteTemplate(name: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "DELETE FROM job_templates WHERE name = ?").execute(arguments: [name])
+            return (db.changesCount > 0, .none)
+        }
+    }
+
     // MARK: Keys
 
     public func createKey(_ key: StoredKey) async throws {

@@ -91,6 +91,11 @@ enum SQLiteSchema {
                     WHERE status = 'COMPLETED' AND cache_key IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("007_job_templates") { db in
+            try db.execute(sql: """
+                CREATE TABLE job_templates (name TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, updated_at INTEGER NOT NULL)
+                """)
+        }
         return migrator
     }
 }
