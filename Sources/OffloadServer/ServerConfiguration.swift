@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(30)
     public var leaseSeconds: TimeInterval = 30
     public var maxBodyBytes = 10 * 1024 * 1024
+    /// Timeouts for jobs that give no `timeoutSeconds`, by processing type.
+    public var typeTimeouts: [String: Int] = [:]
     /// Finished jobs older than this are deleted with their events; nil keeps them forever.
     public var retention: TimeInterval? = 7 * 86_400
     public var sseKeepAlive: Duration = .seconds(15)

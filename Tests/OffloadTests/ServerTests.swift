@@ -262,15 +262,19 @@ struct ServerTests {
         }
     }
 
-    @Test("a job over its timeoutSeconds is stopped and fails the attempt")
+    @Test("a job over its timeoutSeconds (its own, or its type's default) is stopped and fails the attempt")
     func timeout() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configure: { $0.typeTimeouts = ["type2": 1] }) { server in
             let job = try await server.submit(
                 "type1", data: .array((1...30).map { ["id": .int($0)] }), options: ["timeoutSeconds": 1, "maxAttempts": 1])
-            let id = try #require(job["jobId"]?.stringValue)
-            let done = try await server.waitFor(id) { $0["status"] == "FAILED" }
-            #expect(done["error"] == "timed out after 1 s")
-            #expect((done["progress"]?.intValue ?? 100) < 50)
+            let typed = try await server.submit("type2", data: .array((1...30).map { ["id": .int($0)] }), options: ["maxAttempts": 1])
+            #expect(typed["timeoutSeconds"] == 1)
+            for id in [job, typed].compactMap({ $0["jobId"]?.stringValue }) {
+                let done = try await server.waitFor(id) { $0["status"] == "FAILED" }
+                #expect(done["error"] == "timed out after 1 s")
+                #expect((done["progress"]?.intValue ?? 100) < 50)
+                #expect(done["errors"]?.arrayValue?.count == 1)
+            }
         }
     }
 

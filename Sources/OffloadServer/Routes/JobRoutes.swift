@@ -51,6 +51,7 @@ struct JobRoutes {
             var job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             try processors.validate(type: job.processingType, data: job.data)
             job.cacheKey = Self.cacheKey(job)
+            job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
             try await switches.requireEnabled(job.processingType)
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
@@ -85,6 +86,7 @@ struct JobRoutes {
                         jobId: jobIds[index], now: now)
                     try processors.validate(type: job.processingType, data: job.data)
                     job.cacheKey = Self.cacheKey(job)
+                    job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
                     try await switches.requireEnabled(job.processingType)
                     jobs.append(job)
                 } catch let error as OffloadError {

@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between SSE keep-alive comments.") var sseKeepAlive = 15.0
     @Option(help: "Largest request body in bytes.") var maxBodyBytes = 10 * 1024 * 1024
     @Option(help: "Days finished jobs are kept (0: forever).") var retentionDays = 7.0
+    @Option(help: "Default timeout of a processing type, TYPE=SECONDS (repeatable).") var typeTimeout: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(help: "Write logs as JSON lines.") var logJSON = false
 
@@ -41,6 +42,13 @@ struct Serve: AsyncParsableCommand {
         configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
         configuration.maxBodyBytes = maxBodyBytes
         configuration.retention = retentionDays > 0 ? retentionDays * 86_400 : nil
+        for entry in typeTimeout {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let seconds = Int(parts[1]), seconds > 0 else {
+                throw ValidationError("--type-timeout takes TYPE=SECONDS, not \(entry)")
+            }
+            configuration.typeTimeouts[String(parts[0])] = seconds
+        }
         configuration.adminKey = environment["OFFLOAD_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.jwtSecret = environment["OFFLOAD_JWT_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         let announcedHost = host
