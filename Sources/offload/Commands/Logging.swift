@@ -23,18 +23,16 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    func log(event: LogEvent) {
         var fields: [String: String] = [
-            "time": Date().formatted(.iso8601), "level": level.rawValue, "message": message.description,
+            "time": Date().formatted(.iso8601), "level": event.level.rawValue, "message": event.message.description,
             "logger": label,
         ]
-        for (key, value) in metadata.merging(extra ?? [:], uniquingKeysWith: { _, new in new }) {
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
             fields[key] = value.description
         }
-        if let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) {
+        if let error = event.error { fields["error"] = "\(error)" }
+        if let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) {
             FileHandle.standardError.write(data + Data("\n".utf8))
         }
     }
