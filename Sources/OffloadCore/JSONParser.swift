@@ -210,7 +210,7 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .int(integer) }
-        guard let double = Double(text) else { throw Self.malformed }
+        guard let double = Double(text), double.isFinite else { throw Self.malformed }
         return .double(double)
     }
 }

@@ -27,6 +27,7 @@ struct InProcessJobSource: JobSource {
                 nap = min(nap, due)
             }
             await store.eventBus.work.wait(since: generation, timeout: nap)
+            if Task.isCancelled { return [] }
         }
     }
 

@@ -121,7 +121,13 @@ public final class WorkerPool: Service {
             }
             let first = try await group.next() ?? nil
             group.cancelAll()
-            return first
+            if first != nil { return first }
+            // Shutdown came first, but a store write cannot be taken back: jobs it leased still arrive,
+            // and the caller hands them back instead of leaving them in PROCESSING.
+            for try await late in group {
+                if let late { return late }
+            }
+            return nil
         }
     }
 
@@ -131,7 +137,10 @@ public final class WorkerPool: Service {
         logger[metadataKey: "jobId"] = "\(ref.jobId)"
         let stop = Latch<StopReason>()
         running.withLock { $0[ref.jobId] = (ref, stop) }
-        defer { running.withLock { _ = $0.removeValue(forKey: ref.jobId) } }
+        defer {
+            // Only this attempt's entry: the job may have been leased again after this lease expired.
+            running.withLock { if $0[ref.jobId]?.0 == ref { $0.removeValue(forKey: ref.jobId) } }
+        }
 
         guard let processor = registry[leased.job.processingType] else {
             await deliver("fail", leased) {

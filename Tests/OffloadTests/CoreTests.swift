@@ -84,6 +84,9 @@ struct CoreTests {
         #expect(value["b"] == .double(1.5))
         #expect(try JSONValue.parse(value.jsonString()) == value)
         #expect(throws: OffloadError.self) { try JSONValue.parse("{nope") }
+        #expect(throws: OffloadError.self) { try JSONValue.parse("[1e400]") }
+        #expect(throws: OffloadError.self) { try JSONValue.parse(String(repeating: "[", count: 300) + String(repeating: "]", count: 300)) }
+        #expect(try JSONValue.parse(#"{"s":"a\"b\u00e9\ud83d\ude00\n"}"#)["s"] == "a\"bé😀\n")
     }
 
     @Test("the SSE parser joins data lines, keeps ids and skips comments, across chunk boundaries")

@@ -417,4 +417,15 @@ struct ServerTests {
             #expect(try await server.call("DELETE", "/api/templates/report").status == 204)
         }
     }
+
+    @Test("replaying a retried job's stream goes past its old final event")
+    func replayAfterRetry() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let id = try #require(try await server.submit("noop", data: 1)["jobId"]?.stringValue)
+            _ = try await server.call("POST", "/api/jobs/\(id)/cancel")
+            _ = try await server.call("POST", "/api/jobs/\(id)/retry")
+            let events = try await server.sse("/api/sse/job-progress/\(id)", lastEventId: "0", stopAfter: 4)
+            #expect(events.map(\.event) == ["snapshot", "status", "cancelled", "status"])
+        }
+    }
 }

@@ -9,7 +9,7 @@ final class KeyCache: Sendable {
         var expires: ContinuousClock.Instant
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Mutex<(keys: [String: Entry], generation: UInt64)>(([:], 0))
     private let ttl: Duration
     private let capacity = 10_000
 
@@ -19,18 +19,24 @@ final class KeyCache: Sendable {
 
     func key(secretHash: String, loading load: () async throws -> StoredKey?) async throws -> StoredKey? {
         let now = ContinuousClock.now
-        if let entry = entries.withLock({ $0[secretHash] }), entry.expires > now {
-            return entry.key
+        let (cached, generation) = entries.withLock { ($0.keys[secretHash], $0.generation) }
+        if let cached, cached.expires > now {
+            return cached.key
         }
         guard let key = try await load() else { return nil }
         entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll() }
-            entries[secretHash] = Entry(key: key, expires: now + ttl)
+            // A delete since the load began may have removed this key: then do not remember it.
+            guard entries.generation == generation else { return }
+            if entries.keys.count >= capacity { entries.keys.removeAll() }
+            entries.keys[secretHash] = Entry(key: key, expires: now + ttl)
         }
         return key
     }
 
     func removeAll() {
-        entries.withLock { $0.removeAll() }
+        entries.withLock {
+            $0.keys.removeAll()
+            $0.generation &+= 1
+        }
     }
 }

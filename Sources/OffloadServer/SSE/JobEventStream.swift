@@ -77,7 +77,8 @@ struct JobEventStream {
                 for event in pending where event.seq == lastSent + 1 {
                     try await writer.write(Self.frame(event))
                     lastSent = event.seq
-                    finished = event.kind.isFinal
+                    // A final event followed by more (the job was retried) does not end the stream.
+                    finished = event.kind.isFinal && event.seq >= snapshot.lastSeq
                     if finished { break }
                 }
                 pending = finished ? [] : try await store.events(jobId: jobId, after: lastSent, limit: 1_000)

@@ -139,6 +139,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try release.execute()
                         outcomes.append(.success(outcome))
                     } catch {
+                        // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
+                        // batch fails as one, rather than later writes committing one by one outside it.
+                        guard db.isInsideTransaction else { throw error }
                         try? rollback.execute()
                         try? release.execute()
                         outcomes.append(.failure(error))
