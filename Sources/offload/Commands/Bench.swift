@@ -104,6 +104,7 @@ struct Bench: AsyncParsableCommand {
             // Let the workers catch up so the follow figures measure an idle server.
             try await submitter.waitUntilIdle()
             try await follow(http: http, baseURL: baseURL, key: key, submitter: submitter, report: &report)
+            try await measureSemantics(http: http, baseURL: baseURL, key: key, report: &report)
         }
         if let json {
             try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
@@ -145,7 +146,7 @@ struct Bench: AsyncParsableCommand {
         report["finishedMs"] = summary(finished)
     }
 
-    private func micros(_ duration: Duration) -> UInt64 {
+    func micros(_ duration: Duration) -> UInt64 {
         UInt64(max(1, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))
     }
 
@@ -153,11 +154,11 @@ struct Bench: AsyncParsableCommand {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    private func ms(_ histogram: Histogram<UInt64>, _ percentile: Double) -> Double {
+    func ms(_ histogram: Histogram<UInt64>, _ percentile: Double) -> Double {
         Double(histogram.valueAtPercentile(percentile)) / 1000
     }
 
-    private func summary(_ histogram: Histogram<UInt64>) -> JSONValue {
+    func summary(_ histogram: Histogram<UInt64>) -> JSONValue {
         ["p50": .double(ms(histogram, 50)), "p95": .double(ms(histogram, 95)), "p99": .double(ms(histogram, 99)),
          "max": .double(Double(histogram.max) / 1000), "count": .int(Int64(histogram.totalCount))]
     }
