@@ -56,9 +56,6 @@ public final class EventBus: Sendable {
         }
     }
 
-    /// The number of open follow subscriptions (for metrics and tests).
-    public var followerCount: Int { state.withLock { $0.followers.values.reduce(0) { $0 + $1.count } } }
-
     public func publish(_ events: [JobEvent]) {
         guard !events.isEmpty else { return }
         var deliveries: [(Subscriber, JobEvent)] = []

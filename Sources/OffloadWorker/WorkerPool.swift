@@ -55,9 +55,6 @@ public final class WorkerPool: Service {
         self.logger = logger
     }
 
-    /// Jobs running now (for tests and status pages).
-    public var runningJobIds: [String] { running.withLock { Array($0.keys) } }
-
     public func run() async {
         guard configuration.concurrency > 0 else { return }
         await withGracefulShutdownHandler {
