@@ -116,10 +116,6 @@ extension JSONValue {
         try JSONParser.parse(Array(text.utf8))
     }
 
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONParser.parse(Array(data))
-    }
-
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         try JSONParser.parse(bytes)
     }

@@ -40,11 +40,11 @@ struct InProcessJobSource: JobSource {
     }
 
     func fail(_ lease: LeaseRef, error: String) async throws {
-        let job = try await store.job(id: lease.jobId, tenant: nil)
-        let delay = retryPolicy.delay(afterAttempt: job?.attempt ?? 1)
         let now = Date()
+        let policy = retryPolicy
         _ = try await store.fail(
-            jobId: lease.jobId, leaseToken: lease.leaseToken, error: error, retryAt: now.addingTimeInterval(delay), at: now)
+            jobId: lease.jobId, leaseToken: lease.leaseToken, error: error,
+            retryAt: { attempt in now.addingTimeInterval(policy.delay(afterAttempt: attempt)) }, at: now)
     }
 
     func acknowledgeCancel(_ lease: LeaseRef) async throws {

@@ -36,8 +36,10 @@ public protocol JobStore: Sendable {
     /// Ends an attempt successfully.
     func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job
 
-    /// Ends an attempt with an error: back to PENDING at `retryAt` while attempts are left, else FAILED.
-    func fail(jobId: String, leaseToken: String, error: String, retryAt: Date, at: Date) async throws -> Job
+    /// Ends an attempt with an error: back to PENDING at `retryAt(attempt)` while attempts are left, else
+    /// FAILED. The store knows the attempt that ended, so the caller needs no read to compute the backoff.
+    func fail(jobId: String, leaseToken: String, error: String, retryAt: @escaping @Sendable (Int) -> Date, at: Date)
+        async throws -> Job
 
     /// A worker stopped a job because its cancel was requested: the job becomes CANCELLED.
     func acknowledgeCancel(jobId: String, leaseToken: String, at: Date) async throws -> Job

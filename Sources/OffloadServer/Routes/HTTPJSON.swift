@@ -8,10 +8,9 @@ import OffloadCore
 enum HTTPJSON {
     /// Reads the whole body (413 past `limit`) and decodes it (400 when malformed).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        let data = try await body(of: request, limit: limit)
-        guard !data.isEmpty else { throw OffloadError.badRequest("the request needs a JSON body") }
+        let bytes = try await body(of: request, limit: limit)
         do {
-            return try JSONCoding.decoder.decode(T.self, from: data)
+            return try JSONCoding.decoder.decode(T.self, from: Data(bytes))
         } catch DecodingError.keyNotFound(let key, let context) {
             throw OffloadError.badRequest("missing field '\(path(context.codingPath + [key]))'")
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
@@ -25,18 +24,18 @@ enum HTTPJSON {
 
     /// Reads the whole body and parses it as any JSON value (400 when malformed, 413 past `limit`).
     static func value(from request: Request, limit: Int) async throws -> JSONValue {
-        let data = try await body(of: request, limit: limit)
-        guard !data.isEmpty else { throw OffloadError.badRequest("the request needs a JSON body") }
-        return try JSONValue.parse(data)
+        try JSONValue.parse(try await body(of: request, limit: limit))
     }
 
-    static func body(of request: Request, limit: Int) async throws -> Data {
+    /// The whole body, never empty (400), at most `limit` bytes (413).
+    private static func body(of request: Request, limit: Int) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw OffloadError.payloadTooLarge("the body is larger than \(limit) bytes")
         }
         do {
             let buffer = try await request.body.collect(upTo: limit)
-            return Data(buffer.readableBytesView)
+            guard buffer.readableBytes > 0 else { throw OffloadError.badRequest("the request needs a JSON body") }
+            return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw OffloadError.payloadTooLarge("the body is larger than \(limit) bytes")
         }

@@ -21,18 +21,27 @@ struct JobRoutes {
         var url: String
     }
 
+    /// One submission body, checked and ready to store: its template applied, its data validated by the
+    /// processor, its cache key and type's default timeout set, its type switched on. Single and batch
+    /// submits both go through here.
+    private func prepare(_ body: JSONValue, tenant: String, jobId: String, now: Date) async throws -> NewJob {
+        var job = try NewJob(submission: try JobSubmission(json: try await withTemplate(body)), tenant: tenant, jobId: jobId, now: now)
+        try processors.validate(type: job.processingType, data: job.data)
+        if job.cacheMaxAge != nil {
+            // SHA-256 of type and canonical data identifies equal work.
+            job.cacheKey = Hex.encode(SHA256.hash(data: job.cacheMaterial))
+        }
+        job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
+        try await switches.requireEnabled(job.processingType)
+        return job
+    }
+
     /// The body with its named template's fields filled in (404 for an unknown template).
     private func withTemplate(_ body: JSONValue) async throws -> JSONValue {
         guard let name = body["template"] else { return body }
         guard let text = name.stringValue else { throw OffloadError.badRequest("template must be a template name") }
         guard let template = try await store.template(name: text) else { throw OffloadError.notFound("no template \(text)") }
         return try JobSubmission.applying(template: template, to: body)
-    }
-
-    /// SHA-256 of type and canonical data, for jobs that ask for the result cache.
-    static func cacheKey(_ job: NewJob) -> String? {
-        guard job.cacheMaxAge != nil else { return nil }
-        return Hex.encode(SHA256.hash(data: job.cacheMaterial))
     }
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
@@ -46,13 +55,9 @@ struct JobRoutes {
                 return .milliseconds(Int64(seconds * 1000))
             }
             let stream = query["stream"].map { $0 == "true" || $0 == "1" } ?? false
-            let submission = try JobSubmission(json: try await withTemplate(try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)))
+            let body = try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)
             let now = Date()
-            var job = try NewJob(submission: submission, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
-            try processors.validate(type: job.processingType, data: job.data)
-            job.cacheKey = Self.cacheKey(job)
-            job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
-            try await switches.requireEnabled(job.processingType)
+            let job = try await prepare(body, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
             }
@@ -81,14 +86,7 @@ struct JobRoutes {
             var problems: [JSONValue] = []
             for (index, item) in items.enumerated() {
                 do {
-                    var job = try NewJob(
-                        submission: try JobSubmission(json: try await withTemplate(item)), tenant: identity.tenant,
-                        jobId: jobIds[index], now: now)
-                    try processors.validate(type: job.processingType, data: job.data)
-                    job.cacheKey = Self.cacheKey(job)
-                    job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
-                    try await switches.requireEnabled(job.processingType)
-                    jobs.append(job)
+                    jobs.append(try await prepare(item, tenant: identity.tenant, jobId: jobIds[index], now: now))
                 } catch let error as OffloadError {
                     problems.append(["index": .int(Int64(index)), "code": .string(error.code), "message": .string(error.message)])
                 }

@@ -356,7 +356,9 @@ public final class SQLiteJobStore: JobStore, Service {
         }
     }
 
-    public func fail(jobId: String, leaseToken: String, error: String, retryAt: Date, at: Date) async throws -> Job {
+    public func fail(
+        jobId: String, leaseToken: String, error: String, retryAt: @escaping @Sendable (Int) -> Date, at: Date
+    ) async throws -> Job {
         try await writer.write { db in
             let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
             try Self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, db)
@@ -365,7 +367,8 @@ public final class SQLiteJobStore: JobStore, Service {
             }
             if lease.attempt < lease.maxAttempts {
                 return try Self.requeue(
-                    jobId: jobId, runAt: retryAt, at: at, db, reason: "failed", error: error, uncountAttempt: false)
+                    jobId: jobId, runAt: retryAt(lease.attempt), at: at, db, reason: "failed", error: error,
+                    uncountAttempt: false)
             }
             return try Self.finish(jobId: jobId, status: .failed, at: at, db, set: "error = ?", arguments: [error])
         }
@@ -726,7 +729,7 @@ public final class SQLiteJobStore: JobStore, Service {
         else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
         let jobRow = try SQLiteRows.jobRow(row)
         let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
-        let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: kind, data: SQLiteRows.jobJSON(jobRow.job), at: at)
+        let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: kind, data: jobRow.job.jsonValue, at: at)
         try insert(event, db)
         var effects = WriteEffects()
         effects.events = [event]

@@ -77,9 +77,4 @@ enum SQLiteRows {
             id: row[0], name: row[1], role: role, tenant: row[3], secretHash: row[4],
             createdAt: Timestamps.date(millis: row[5]))
     }
-
-    /// The job as JSON, the payload of a final event.
-    static func jobJSON(_ job: Job) -> JSONValue {
-        job.jsonValue
-    }
 }
