@@ -24,15 +24,7 @@ public struct OffloadServerApp: Sendable {
         try fileManager.createDirectory(
             atPath: configuration.dataDirectory, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700])
-        let path = try configuration.sqlitePath()
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let store = try SQLiteJobStore(path: path, durability: configuration.durability, logger: logger)
-        let synchronous = try store.effectiveDurability()
-        logger.info("store opened", metadata: ["database": "sqlite:\(path)", "synchronous": "\(synchronous.rawValue)"])
-
+        let store = try await openStore()
         // The store's writer must run while the bootstrap writes keys.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.run() }
@@ -56,8 +48,31 @@ public struct OffloadServerApp: Sendable {
         }
     }
 
+    private func openStore() async throws -> any JobStoreService {
+        let location = try configuration.databaseLocation()
+        switch location {
+        case .sqlite(let path):
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            let store = try SQLiteJobStore(path: path, durability: configuration.durability, logger: logger)
+            let synchronous = try store.effectiveDurability()
+            logger.info("store opened", metadata: ["database": "\(location.redacted)", "synchronous": "\(synchronous.rawValue)"])
+            return store
+        case .postgres(let postgres):
+            let store = try await PostgresJobStore.open(
+                postgres, maxConnections: configuration.postgresConnections, logger: logger)
+            logger.info("store opened", metadata: ["database": "\(location.redacted)"])
+            if configuration.jwtSecret == nil {
+                logger.warning("OFFLOAD_JWT_SECRET is not set: tokens this server issues work only on this server")
+            }
+            return store
+        }
+    }
+
     /// The HTTP server, SSE closer, lease sweeper and worker pool; ServiceGroup stops them in reverse order.
-    private func makeServices(store: SQLiteJobStore, tokens: TokenIssuer) -> [any Service] {
+    private func makeServices(store: any JobStoreService, tokens: TokenIssuer) -> [any Service] {
         let router = makeRouter(store: store, tokens: tokens)
         let onListening = configuration.onListening
         let logger = self.logger
@@ -155,10 +170,14 @@ enum Secrets {
                 throw OffloadError.badRequest("OFFLOAD_ADMIN_KEY must be at least 16 characters")
             }
             if try await store.key(secretHash: KeySecrets.hash(given)) == nil {
-                try await store.createKey(StoredKey(
-                    id: IDGenerator().make(prefix: "key_"), name: "admin (OFFLOAD_ADMIN_KEY)", role: .admin,
-                    tenant: "default", secretHash: KeySecrets.hash(given), createdAt: Date()))
-                logger.info("registered the admin key from OFFLOAD_ADMIN_KEY")
+                do {
+                    try await store.createKey(StoredKey(
+                        id: IDGenerator().make(prefix: "key_"), name: "admin (OFFLOAD_ADMIN_KEY)", role: .admin,
+                        tenant: "default", secretHash: KeySecrets.hash(given), createdAt: Date()))
+                    logger.info("registered the admin key from OFFLOAD_ADMIN_KEY")
+                } catch OffloadError.conflict {
+                    // Another server sharing the database registered it a moment ago.
+                }
             }
             return
         }

@@ -8,9 +8,11 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var dataDirectory = "./offload-data"
-    /// `sqlite:PATH`; nil: `<dataDirectory>/offload.sqlite`.
+    /// `sqlite:PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`; nil: `<dataDirectory>/offload.sqlite`.
     public var database: String?
     public var durability: SQLiteJobStore.Durability = .normal
+    /// Connections the PostgreSQL store keeps at most.
+    public var postgresConnections = 16
     /// Jobs the in-process workers run at once; 0 turns them off.
     public var workers = 4
     public var shutdownGrace: Duration = .seconds(30)
@@ -38,14 +40,8 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
-    /// The SQLite file this configuration uses.
-    public func sqlitePath() throws -> String {
-        guard let database else { return (dataDirectory as NSString).appendingPathComponent("offload.sqlite") }
-        guard database.hasPrefix("sqlite:") else {
-            throw OffloadError.badRequest("--database must be sqlite:PATH (PostgreSQL is not supported yet)")
-        }
-        let path = String(database.dropFirst("sqlite:".count))
-        guard !path.isEmpty else { throw OffloadError.badRequest("--database sqlite: needs a path") }
-        return path
+    /// The store this configuration uses: `database`, or the embedded default in the data directory.
+    public func databaseLocation() throws -> DatabaseLocation {
+        try DatabaseLocation(database, dataDirectory: dataDirectory)
     }
 }

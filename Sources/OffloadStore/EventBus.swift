@@ -56,6 +56,11 @@ public final class EventBus: Sendable {
         }
     }
 
+    /// The jobs that have followers in this process now.
+    public func followedJobIds() -> Set<String> {
+        state.withLock { Set($0.followers.keys) }
+    }
+
     public func publish(_ events: [JobEvent]) {
         guard !events.isEmpty else { return }
         var deliveries: [(Subscriber, JobEvent)] = []

@@ -1,5 +1,6 @@
 import Foundation
 import OffloadCore
+import ServiceLifecycle
 
 /// The one seam between Offload and its database. Every implementation passes the same conformance suite.
 ///
@@ -92,6 +93,12 @@ public protocol JobStore: Sendable {
 
     /// Answers when the database is reachable, throws `unavailable` otherwise.
     func ping() async throws
+}
+
+/// A store with background work of its own (a writer thread, a connection pool, a listener): it serves
+/// while `run()` runs, and `close()` ends `run()` once what is queued is done.
+public protocol JobStoreService: JobStore, Service {
+    func close()
 }
 
 /// The answer to one submitted job.

@@ -7,6 +7,7 @@ import Testing
 /// The stores every store behaviour is checked against. A new store adds a case here and passes every test.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     case sqlite
+    case postgres
 
     var testDescription: String { rawValue }
 }
@@ -18,6 +19,14 @@ func withStore<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore) 
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try SQLiteJobStore(path: directory.path + "/test.sqlite", logger: Logger(label: "test"))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { store.close() }
+            return try await body(store)
+        }
+    case .postgres:
+        let location = try await PostgresCluster.shared().makeDatabase()
+        let store = try await PostgresJobStore.open(location, logger: Logger(label: "test"))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.run() }
             defer { store.close() }

@@ -3,16 +3,6 @@ import GRDB
 import Logging
 import OffloadCore
 
-/// What a committed write changes outside the database, applied only after its transaction commits.
-struct WriteEffects: Sendable {
-    var events: [JobEvent] = []
-    /// Some job may have become leasable.
-    var workAvailable = false
-    var cancelRequests: [String] = []
-
-    static let none = WriteEffects()
-}
-
 /// The single SQLite writer: concurrent writes queue up here and commit together in one transaction.
 ///
 /// Each write runs inside its own savepoint, so one failing write rolls back alone while the others in its

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// `synchronous` is NORMAL by default: a commit survives a crash or `kill -9` of the process (the WAL is
 /// written before the commit returns); a power loss may drop the last commits. FULL also survives power
 /// loss, at the price of one fsync per group commit.
-public final class SQLiteJobStore: JobStore, Service {
+public final class SQLiteJobStore: JobStoreService {
     /// How hard SQLite pushes a commit to disk.
     public enum Durability: String, Sendable, CaseIterable {
         /// Survives a process crash; a power loss may lose the last commits.
@@ -649,7 +649,7 @@ public final class SQLiteJobStore: JobStore, Service {
         }
     }
 
-    private static func fetchJob(id: String, tenant: String?, _ db: Database) throws -> SQLiteRows.JobRow? {
+    private static func fetchJob(id: String, tenant: String?, _ db: Database) throws -> JobRow? {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs WHERE id = ?"), arguments: [id])
         else { return nil }

@@ -10,14 +10,6 @@ enum SQLiteRows {
         created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors, cached_from
         """
 
-    /// A job row as selected with `jobColumns`, and the lease fields beside it.
-    struct JobRow {
-        var job: Job
-        var lastSeq: Int64
-        var leaseToken: String?
-        var leaseExpiresAt: Date?
-    }
-
     static func jobRow(_ row: Row) throws -> JobRow {
         let statusText: String = row[5]
         guard let status = JobStatus(rawValue: statusText) else {

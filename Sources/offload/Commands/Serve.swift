@@ -10,7 +10,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).") var port = 8080
     @Option(help: "Directory for the database and the generated JWT secret.") var dataDir = "./offload-data"
-    @Option(help: "sqlite:PATH (default: <data-dir>/offload.sqlite).") var database: String?
+    @Option(help: "sqlite:PATH (default: <data-dir>/offload.sqlite) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (also OFFLOAD_DATABASE_URL).")
+    var database: String?
+    @Option(help: "Connections to PostgreSQL this server keeps at most.") var postgresConnections = 16
     @Option(help: "Jobs the in-process workers run at once (0: none).") var workers = 4
     @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back.") var shutdownGrace = 30.0
     @Option(help: "Seconds a lease lasts without a heartbeat.") var leaseSeconds = 30.0
@@ -36,6 +38,8 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.database = database ?? environment["OFFLOAD_DATABASE_URL"]
         configuration.workers = workers
+        guard postgresConnections >= 2 else { throw ValidationError("--postgres-connections must be 2 or more") }
+        configuration.postgresConnections = postgresConnections
         configuration.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
         configuration.leaseSeconds = leaseSeconds
         configuration.durability = durability

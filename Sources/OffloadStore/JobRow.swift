@@ -1,0 +1,11 @@
+import Foundation
+import OffloadCore
+
+/// A job as a store reads it, with the bookkeeping beside it that the API does not show.
+struct JobRow {
+    var job: Job
+    /// The seq of the job's newest event.
+    var lastSeq: Int64
+    var leaseToken: String?
+    var leaseExpiresAt: Date?
+}

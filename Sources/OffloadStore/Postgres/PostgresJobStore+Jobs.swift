@@ -1,0 +1,235 @@
+import Foundation
+import OffloadCore
+import PostgresNIO
+
+extension PostgresJobStore {
+    /// One transaction for the whole batch: existing idempotency keys in one query, the new jobs in one
+    /// `INSERT … SELECT FROM unnest(…)`, their first events in another, so 1,000 jobs cost a few round trips.
+    public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
+        try await write { connection in
+            var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
+            var effects = WriteEffects()
+            let existing = try await self.jobsByIdempotencyKey(jobs, connection)
+            var firstWithKey: [String: Int] = [:]
+            var fresh: [Int] = []
+            for (index, new) in jobs.enumerated() {
+                if let key = Self.idempotencyIdentity(new) {
+                    if let job = existing[key] {
+                        outcomes[index] = SubmitOutcome(job: job, created: false)
+                        continue
+                    }
+                    if firstWithKey[key] != nil { continue }
+                    firstWithKey[key] = index
+                }
+                if new.cacheMaxAge != nil, let hit = try await self.cachedResult(for: new, connection) {
+                    let (job, event) = try await self.insertCached(new, from: hit, connection)
+                    effects.events.append(event)
+                    outcomes[index] = SubmitOutcome(job: job, created: true)
+                    continue
+                }
+                fresh.append(index)
+            }
+            let inserted = try await self.insert(fresh.map { jobs[$0] }, connection)
+            var events: [JobEvent] = []
+            var lost: [Int] = []
+            for index in fresh {
+                let new = jobs[index]
+                guard inserted.contains(new.jobId) else {
+                    lost.append(index)
+                    continue
+                }
+                events.append(JobEvent(
+                    jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt))
+                // Answer the dates as stored (milliseconds), so the answer equals what a later read shows.
+                outcomes[index] = SubmitOutcome(
+                    job: Job(
+                        jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
+                        options: new.options, status: .pending, maxAttempts: new.maxAttempts, priority: new.priority,
+                        runAt: Timestamps.date(millis: Timestamps.millis(new.runAt)), timeoutSeconds: new.timeoutSeconds,
+                        idempotencyKey: new.idempotencyKey, tenant: new.tenant,
+                        createdAt: Timestamps.date(millis: Timestamps.millis(new.createdAt))),
+                    created: true)
+            }
+            try await self.insert(events, connection)
+            effects.events += events
+            effects.workAvailable = !events.isEmpty
+            // A key that a concurrent transaction committed first, or that an earlier item of this batch took.
+            let taken = lost.isEmpty ? [:] : try await self.jobsByIdempotencyKey(lost.map { jobs[$0] }, connection)
+            for (index, new) in jobs.enumerated() where outcomes[index] == nil {
+                guard let key = Self.idempotencyIdentity(new) else { continue }
+                if let job = taken[key] {
+                    outcomes[index] = SubmitOutcome(job: job, created: false)
+                } else if let first = firstWithKey[key], let job = outcomes[first]?.job {
+                    outcomes[index] = SubmitOutcome(job: job, created: false)
+                }
+            }
+            guard outcomes.allSatisfy({ $0 != nil }) else {
+                throw OffloadError.unavailable("a submitted job was not stored")
+            }
+            return (outcomes.compactMap { $0 }, effects)
+        }
+    }
+
+    private static func idempotencyIdentity(_ new: NewJob) -> String? {
+        new.idempotencyKey.map { new.tenant + "\u{1}" + $0 }
+    }
+
+    private func jobsByIdempotencyKey(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> [String: Job] {
+        let keyed = jobs.filter { $0.idempotencyKey != nil }
+        guard !keyed.isEmpty else { return [:] }
+        let tenants = keyed.map(\.tenant)
+        let keys = keyed.map { $0.idempotencyKey ?? "" }
+        let rows = try await Self.collect(connection.query("""
+            SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
+            WHERE (tenant, idempotency_key) IN (SELECT * FROM unnest(\(tenants)::text[], \(keys)::text[]))
+            """, logger: logger), PostgresRows.jobRow)
+        var found: [String: Job] = [:]
+        for row in rows {
+            if let key = row.job.idempotencyKey { found[row.job.tenant + "\u{1}" + key] = row.job }
+        }
+        return found
+    }
+
+    /// Inserts new PENDING jobs; answers the ids stored (a job whose idempotency key exists is skipped).
+    private func insert(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Set<String> {
+        guard !jobs.isEmpty else { return [] }
+        // Arrays cannot hold NULL here: '' and 0 stand for "none" (an empty key and a zero timeout are invalid).
+        let ids = jobs.map(\.jobId)
+        let types = jobs.map(\.processingType)
+        let queues = jobs.map(\.queue)
+        let data = jobs.map { $0.data.jsonString() }
+        let options = jobs.map { $0.options.jsonString() }
+        let maxAttempts = jobs.map { Int64($0.maxAttempts) }
+        let priorities = jobs.map { Int64($0.priority) }
+        let runAt = jobs.map { Timestamps.millis($0.runAt) }
+        let timeouts = jobs.map { Int64($0.timeoutSeconds ?? 0) }
+        let keys = jobs.map { $0.idempotencyKey ?? "" }
+        let tenants = jobs.map(\.tenant)
+        let created = jobs.map { Timestamps.millis($0.createdAt) }
+        let cacheKeys = jobs.map { $0.cacheKey ?? "" }
+        let rows = try await connection.query("""
+            INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
+                timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
+            SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, '')
+            FROM unnest(\(ids)::text[], \(types)::text[], \(queues)::text[], \(data)::text[], \(options)::text[],
+                \(maxAttempts)::bigint[], \(priorities)::bigint[], \(runAt)::bigint[], \(timeouts)::bigint[],
+                \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[])
+                AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck)
+            ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        var stored = Set<String>()
+        for try await id in rows.decode(String.self) { stored.insert(id) }
+        return stored
+    }
+
+    /// Appends events in one statement.
+    func insert(_ events: [JobEvent], _ connection: PostgresConnection) async throws {
+        guard !events.isEmpty else { return }
+        let c = PostgresRows.EventColumns(events)
+        try await connection.query("""
+            INSERT INTO job_events (job_id, seq, kind, data, at)
+            SELECT * FROM unnest(\(c.jobIds)::text[], \(c.seqs)::bigint[], \(c.kinds)::text[], \(c.data)::text[], \(c.at)::bigint[])
+            """, logger: logger)
+    }
+
+    /// The newest completed job of the same tenant, type and data within the submission's cache age.
+    /// Only jobs that really ran count: a cached answer never renews the age of a result.
+    private func cachedResult(for new: NewJob, _ connection: PostgresConnection) async throws -> (id: String, result: String?)? {
+        guard let maxAge = new.cacheMaxAge, let key = new.cacheKey else { return nil }
+        let since = Timestamps.millis(new.createdAt.addingTimeInterval(-maxAge))
+        return try await Self.first(connection.query("""
+            SELECT id, result FROM jobs WHERE tenant = \(new.tenant) AND cache_key = \(key) AND status = 'COMPLETED'
+                AND completed_at >= \(since) AND cached_from IS NULL ORDER BY completed_at DESC LIMIT 1
+            """, logger: logger)) { row in
+            let (id, result) = try row.decode((String, String?).self)
+            return (id, result)
+        }
+    }
+
+    /// Stores a submission answered from the cache: COMPLETED at once, with the cached job's result.
+    private func insertCached(_ new: NewJob, from hit: (id: String, result: String?), _ connection: PostgresConnection)
+        async throws -> (Job, JobEvent)
+    {
+        let created = Timestamps.millis(new.createdAt)
+        guard let row = try await Self.first(connection.query("""
+            INSERT INTO jobs (id, processing_type, queue, data, options, status, progress, result, max_attempts,
+                priority, run_at, timeout_seconds, idempotency_key, tenant, created_at, started_at, completed_at,
+                last_seq, cache_key, cached_from)
+            VALUES (\(new.jobId), \(new.processingType), \(new.queue), \(new.data.jsonString()), \(new.options.jsonString()),
+                'COMPLETED', 100, \(hit.result), \(Int64(new.maxAttempts)), \(Int64(new.priority)),
+                \(Timestamps.millis(new.runAt)), \(new.timeoutSeconds.map(Int64.init)), \(new.idempotencyKey), \(new.tenant),
+                \(created), \(created), \(created), 1, \(new.cacheKey), \(hit.id))
+            RETURNING \(unescaped: PostgresRows.jobColumns())
+            """, logger: logger), PostgresRows.jobRow)
+        else { throw OffloadError.unavailable("the cached job was not stored") }
+        let event = JobEvent(jobId: new.jobId, seq: 1, kind: .completed, data: row.job.jsonValue, at: new.createdAt)
+        try await insert([event], connection)
+        return (row.job, event)
+    }
+
+    public func job(id: String, tenant: String?) async throws -> Job? {
+        try await autocommit { connection in try await self.fetchJob(id: id, tenant: tenant, connection)?.job }
+    }
+
+    public func jobs(_ query: JobQuery) async throws -> JobPage {
+        let limit = max(1, min(query.limit, 500))
+        var jobs = try await autocommit { connection in
+            try await Self.collect(connection.query("""
+                SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
+                WHERE (\(query.tenant)::text IS NULL OR tenant = \(query.tenant))
+                    AND (\(query.status?.rawValue)::text IS NULL OR status = \(query.status?.rawValue))
+                    AND (\(query.processingType)::text IS NULL OR processing_type = \(query.processingType))
+                    AND (\(query.queue)::text IS NULL OR queue = \(query.queue))
+                    AND (\(query.before)::text IS NULL OR id < \(query.before))
+                ORDER BY id DESC LIMIT \(Int64(limit + 1))
+                """, logger: self.logger)) { try PostgresRows.jobRow($0).job }
+        }
+        var next: String?
+        if jobs.count > limit {
+            jobs.removeLast()
+            next = jobs.last?.jobId
+        }
+        return JobPage(jobs: jobs, nextCursor: next)
+    }
+
+    public func events(jobId: String, after: Int64, limit: Int) async throws -> [JobEvent] {
+        try await autocommit { connection in try await self.fetchEvents(jobId: jobId, after: after, limit: limit, connection) }
+    }
+
+    /// Read in one REPEATABLE READ transaction, so the job and its events come from the same instant.
+    public func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot? {
+        try await autocommit { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            do {
+                var snapshot: JobSnapshot?
+                if let row = try await self.fetchJob(id: jobId, tenant: tenant, connection) {
+                    let events = try await self.fetchEvents(
+                        jobId: jobId, after: after ?? row.lastSeq, limit: limit, connection)
+                    snapshot = JobSnapshot(job: row.job, lastSeq: row.lastSeq, events: events)
+                }
+                try await connection.query("COMMIT", logger: self.logger)
+                return snapshot
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    func fetchJob(id: String, tenant: String?, forUpdate: Bool = false, _ connection: PostgresConnection) async throws -> JobRow? {
+        guard let row = try await Self.first(connection.query("""
+            SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
+            """, logger: logger), PostgresRows.jobRow)
+        else { return nil }
+        if let tenant, row.job.tenant != tenant { return nil }
+        return row
+    }
+
+    private func fetchEvents(jobId: String, after: Int64, limit: Int, _ connection: PostgresConnection) async throws -> [JobEvent] {
+        try await Self.collect(connection.query("""
+            SELECT \(unescaped: PostgresRows.eventColumns) FROM job_events
+            WHERE job_id = \(jobId) AND seq > \(after) ORDER BY seq LIMIT \(Int64(max(1, limit)))
+            """, logger: logger), PostgresRows.event)
+    }
+}

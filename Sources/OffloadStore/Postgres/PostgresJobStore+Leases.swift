@@ -1,0 +1,355 @@
+import Foundation
+import OffloadCore
+import PostgresNIO
+
+extension PostgresJobStore {
+    public func nextRunAt(after now: Date) async throws -> Date? {
+        try await autocommit { connection in
+            try await Self.first(connection.query(
+                "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > \(Timestamps.millis(now))",
+                logger: self.logger)) { try $0.decode(Int64?.self) }?.map(Timestamps.date(millis:))
+        }
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index: servers leasing at once each take other rows,
+    /// and one statement leases up to `limit` jobs.
+    public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
+        guard request.limit > 0 else { return [] }
+        if let types = request.processingTypes, types.isEmpty { return [] }
+        let now = Timestamps.millis(request.now)
+        let expires = now + Int64(request.leaseDuration * 1000)
+        return try await write { connection in
+            let rows = try await Self.collect(connection.query("""
+                WITH picked AS (
+                    SELECT id FROM jobs
+                    WHERE status = 'PENDING' AND run_at <= \(now)
+                        AND (\(request.processingTypes)::text[] IS NULL OR processing_type = ANY(\(request.processingTypes)))
+                        AND NOT EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = jobs.queue)
+                    ORDER BY priority DESC, run_at, id
+                    LIMIT \(Int64(request.limit))
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE jobs SET status = 'PROCESSING', attempt = jobs.attempt + 1, worker_id = \(request.workerId),
+                    lease_token = md5(random()::text || clock_timestamp()::text || jobs.id), lease_expires_at = \(expires),
+                    started_at = \(now), progress = 0, message = NULL, last_seq = jobs.last_seq + 1
+                FROM picked WHERE jobs.id = picked.id
+                RETURNING \(unescaped: PostgresRows.jobColumns("jobs"))
+                """, logger: self.logger), PostgresRows.jobRow)
+            var leased: [LeasedJob] = []
+            var effects = WriteEffects()
+            for row in rows {
+                effects.events.append(JobEvent(
+                    jobId: row.job.jobId, seq: row.lastSeq, kind: .status,
+                    data: [
+                        "status": "PROCESSING", "attempt": .int(Int64(row.job.attempt)),
+                        "workerId": .string(request.workerId),
+                    ],
+                    at: request.now))
+                leased.append(LeasedJob(
+                    job: row.job, leaseToken: row.leaseToken ?? "", leaseExpiresAt: row.leaseExpiresAt ?? request.now))
+            }
+            try await self.insert(effects.events, connection)
+            leased.sort { a, b in
+                if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
+                if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
+                return a.job.jobId < b.job.jobId
+            }
+            return (leased, effects)
+        }
+    }
+
+    /// One statement: the UPDATE that checks the lease and advances `last_seq` locks the job's row, so
+    /// concurrent reports get consecutive seqs; the events go in beside it.
+    public func report(jobId: String, leaseToken: String, events: [EventReport], at: Date) async throws -> ReportOutcome {
+        if let bad = events.first(where: { !$0.kind.isReportable }) {
+            throw OffloadError.unprocessable("a worker may report progress, log and token events, not \(bad.kind.rawValue)")
+        }
+        var progress: Int64?
+        var message: String?
+        for report in events where report.kind == .progress {
+            if let p = report.data["progress"]?.intValue {
+                progress = max(0, min(100, p))
+                message = report.data["message"]?.stringValue
+            }
+        }
+        let kinds = events.map(\.kind.rawValue)
+        let data = events.map { $0.data.jsonString() }
+        let count = Int64(events.count)
+        let millis = Timestamps.millis(at)
+        return try await write { connection in
+            let row = try await Self.first(connection.query("""
+                WITH held AS (
+                    UPDATE jobs SET last_seq = last_seq + \(count), progress = COALESCE(\(progress)::bigint, progress),
+                        message = CASE WHEN \(progress)::bigint IS NULL THEN message ELSE \(message)::text END
+                    WHERE id = \(jobId) AND lease_token = \(leaseToken) AND status = 'PROCESSING'
+                    RETURNING last_seq, cancel_requested
+                ), appended AS (
+                    INSERT INTO job_events (job_id, seq, kind, data, at)
+                    SELECT \(jobId), held.last_seq - \(count) + u.n, u.kind, u.data, \(millis)
+                    FROM held, unnest(\(kinds)::text[], \(data)::text[]) WITH ORDINALITY AS u(kind, data, n)
+                )
+                SELECT last_seq, cancel_requested FROM held
+                """, logger: self.logger)) { try $0.decode((Int64, Bool).self) }
+            guard let (lastSeq, cancelRequested) = row else {
+                try await self.explainLostLease(jobId: jobId, connection)
+            }
+            let first = lastSeq - count
+            let written = events.enumerated().map { index, report in
+                JobEvent(jobId: jobId, seq: first + Int64(index) + 1, kind: report.kind, data: report.data, at: at)
+            }
+            var effects = WriteEffects()
+            effects.events = written
+            return (ReportOutcome(events: written, cancelRequested: cancelRequested), effects)
+        }
+    }
+
+    public func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job {
+        try await write { connection in
+            _ = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
+            return try await self.finish(
+                jobId: jobId, status: .completed, at: at, connection, result: .some(result.jsonString()), error: nil)
+        }
+    }
+
+    public func fail(
+        jobId: String, leaseToken: String, error: String, retryAt: @escaping @Sendable (Int) -> Date, at: Date
+    ) async throws -> Job {
+        try await write { connection in
+            let lease = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
+            try await self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, connection)
+            if lease.cancelRequested {
+                return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection, error: error)
+            }
+            if lease.attempt < lease.maxAttempts {
+                return try await self.requeue(
+                    jobId: jobId, runAt: retryAt(lease.attempt), at: at, connection, reason: "failed", error: error,
+                    uncountAttempt: false)
+            }
+            return try await self.finish(jobId: jobId, status: .failed, at: at, connection, error: error)
+        }
+    }
+
+    public func acknowledgeCancel(jobId: String, leaseToken: String, at: Date) async throws -> Job {
+        try await write { connection in
+            _ = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
+            return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
+        }
+    }
+
+    public func release(jobId: String, leaseToken: String, at: Date) async throws -> Job {
+        try await write { connection in
+            let lease = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
+            if lease.cancelRequested {
+                return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
+            }
+            return try await self.requeue(
+                jobId: jobId, runAt: at, at: at, connection, reason: "handed back", error: nil, uncountAttempt: true)
+        }
+    }
+
+    public func cancel(jobId: String, tenant: String?, at: Date) async throws -> Job {
+        try await write { connection in
+            guard let row = try await self.fetchJob(id: jobId, tenant: tenant, forUpdate: true, connection) else {
+                throw OffloadError.notFound("no job \(jobId)")
+            }
+            switch row.job.status {
+            case .pending:
+                return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
+            case .processing:
+                try await connection.query("UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger)
+                var job = row.job
+                job.cancelRequested = true
+                var effects = WriteEffects()
+                effects.cancelRequests = [jobId]
+                return (job, effects)
+            case .completed, .failed, .cancelled:
+                throw OffloadError.conflict("job \(jobId) is already \(row.job.status.rawValue)")
+            }
+        }
+    }
+
+    public func retry(jobId: String, tenant: String?, at: Date) async throws -> Job {
+        try await write { connection in
+            guard let row = try await self.fetchJob(id: jobId, tenant: tenant, forUpdate: true, connection) else {
+                throw OffloadError.notFound("no job \(jobId)")
+            }
+            guard row.job.status == .failed || row.job.status == .cancelled else {
+                throw OffloadError.conflict(
+                    "only a FAILED or CANCELLED job can be retried; job \(jobId) is \(row.job.status.rawValue)")
+            }
+            guard let updated = try await Self.first(connection.query("""
+                UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = \(Timestamps.millis(at)), worker_id = NULL,
+                    progress = 0, message = NULL, result = NULL, error = NULL, cancel_requested = false, started_at = NULL,
+                    completed_at = NULL, last_seq = last_seq + 1
+                WHERE id = \(jobId) AND status IN (\(unescaped: Self.predecessors(of: .pending)))
+                RETURNING \(unescaped: PostgresRows.jobColumns())
+                """, logger: self.logger), PostgresRows.jobRow)
+            else { throw OffloadError.conflict("job \(jobId) cannot be retried now") }
+            let event = JobEvent(
+                jobId: jobId, seq: updated.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
+            try await self.insert([event], connection)
+            var effects = WriteEffects()
+            effects.events = [event]
+            effects.workAvailable = true
+            return (updated.job, effects)
+        }
+    }
+
+    /// One statement for all of a worker's leases.
+    public func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String] {
+        guard !leases.isEmpty else { return [] }
+        let ids = leases.map(\.jobId)
+        let tokens = leases.map(\.leaseToken)
+        let held = try await autocommit { connection in
+            try await Self.collect(connection.query("""
+                UPDATE jobs SET lease_expires_at = \(Timestamps.millis(until))
+                FROM unnest(\(ids)::text[], \(tokens)::text[]) AS u(id, token)
+                WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
+                RETURNING jobs.id, jobs.cancel_requested
+                """, logger: self.logger)) { try $0.decode((String, Bool).self) }
+        }
+        let kept = Set(held.filter { !$0.1 }.map(\.0))
+        return ids.filter { !kept.contains($0) }
+    }
+
+    /// Rows another server's sweeper holds are skipped (`SKIP LOCKED`), so sweepers never wait on each other.
+    public func requeueExpiredLeases(now: Date) async throws -> Int {
+        try await write { connection in
+            let rows = try await Self.collect(connection.query("""
+                SELECT id, attempt, max_attempts, cancel_requested FROM jobs
+                WHERE status = 'PROCESSING' AND lease_expires_at < \(Timestamps.millis(now))
+                ORDER BY lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED
+                """, logger: self.logger)) { try $0.decode((String, Int, Int, Bool).self) }
+            var effects = WriteEffects()
+            for (id, attempt, maxAttempts, cancelRequested) in rows {
+                let step: (Job, WriteEffects)
+                if cancelRequested {
+                    step = try await self.finish(jobId: id, status: .cancelled, at: now, connection)
+                } else {
+                    let message = "lease expired during attempt \(attempt)"
+                    try await self.appendError(jobId: id, attempt: attempt, error: message, at: now, connection)
+                    if attempt < maxAttempts {
+                        step = try await self.requeue(
+                            jobId: id, runAt: now, at: now, connection, reason: "lease expired", error: message,
+                            uncountAttempt: false)
+                    } else {
+                        step = try await self.finish(
+                            jobId: id, status: .failed, at: now, connection, error: "\(message), the last one")
+                    }
+                }
+                effects.events += step.1.events
+                effects.workAvailable = effects.workAvailable || step.1.workAvailable
+            }
+            return (rows.count, effects)
+        }
+    }
+
+    public func prune(finishedBefore: Date, limit: Int) async throws -> Int {
+        try await autocommit { connection in
+            try await Self.collect(connection.query("""
+                WITH doomed AS (
+                    SELECT id FROM jobs
+                    WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at < \(Timestamps.millis(finishedBefore))
+                    ORDER BY completed_at LIMIT \(Int64(max(1, limit))) FOR UPDATE SKIP LOCKED
+                ), events AS (
+                    DELETE FROM job_events WHERE job_id IN (SELECT id FROM doomed)
+                )
+                DELETE FROM jobs WHERE id IN (SELECT id FROM doomed) RETURNING id
+                """, logger: self.logger)) { try $0.decode(String.self) }.count
+        }
+    }
+
+    // MARK: Transitions
+
+    struct LeaseState {
+        var attempt: Int
+        var maxAttempts: Int
+        var cancelRequested: Bool
+    }
+
+    /// Locks the job's row if `leaseToken` still holds it; `notFound` or `conflict` otherwise.
+    private func checkLease(jobId: String, leaseToken: String, _ connection: PostgresConnection) async throws -> LeaseState {
+        guard let row = try await Self.first(connection.query("""
+            SELECT status, lease_token, attempt, max_attempts, cancel_requested FROM jobs WHERE id = \(jobId) FOR UPDATE
+            """, logger: logger), { try $0.decode((String, String?, Int, Int, Bool).self) })
+        else { throw OffloadError.notFound("no job \(jobId)") }
+        guard row.0 == JobStatus.processing.rawValue, row.1 == leaseToken else {
+            throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(row.0))")
+        }
+        return LeaseState(attempt: row.2, maxAttempts: row.3, cancelRequested: row.4)
+    }
+
+    /// Why a report found no lease to write to: the job is gone, or someone else holds it now.
+    private func explainLostLease(jobId: String, _ connection: PostgresConnection) async throws -> Never {
+        guard let status = try await Self.first(
+            connection.query("SELECT status FROM jobs WHERE id = \(jobId)", logger: logger), { try $0.decode(String.self) })
+        else { throw OffloadError.notFound("no job \(jobId)") }
+        throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(status))")
+    }
+
+    /// Keeps an attempt's error in the job's `errors` list.
+    private func appendError(jobId: String, attempt: Int, error: String, at: Date, _ connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE jobs SET errors = errors || jsonb_build_array(jsonb_build_object(
+                'attempt', \(Int64(attempt))::bigint, 'error', \(error)::text, 'at', \(Timestamps.millis(at))::bigint))
+            WHERE id = \(jobId)
+            """, logger: logger)
+    }
+
+    /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's
+    /// UPDATE is guarded by `JobStatus.canTransition`, the one definition of the state machine.
+    static func predecessors(of status: JobStatus) -> String {
+        JobStatus.allCases.filter { $0.canTransition(to: status) }.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    }
+
+    /// Moves a job to a final status and appends the final event that carries the job. `result` and
+    /// `error` are set when given (a nil inside `result` clears it).
+    private func finish(
+        jobId: String, status: JobStatus, at: Date, _ connection: PostgresConnection, result: String?? = nil,
+        error: String? = nil
+    ) async throws -> (Job, WriteEffects) {
+        let completing = status == .completed
+        guard let row = try await Self.first(connection.query("""
+            UPDATE jobs SET status = \(status.rawValue), completed_at = \(Timestamps.millis(at)), lease_token = NULL,
+                lease_expires_at = NULL, cancel_requested = false, last_seq = last_seq + 1,
+                progress = CASE WHEN \(completing) THEN 100 ELSE progress END,
+                result = CASE WHEN \(result != nil) THEN \(result ?? nil)::text ELSE result END,
+                error = CASE WHEN \(completing) THEN NULL ELSE COALESCE(\(error)::text, error) END
+            WHERE id = \(jobId) AND status IN (\(unescaped: Self.predecessors(of: status)))
+            RETURNING \(unescaped: PostgresRows.jobColumns())
+            """, logger: logger), PostgresRows.jobRow)
+        else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
+        let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
+        let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: kind, data: row.job.jsonValue, at: at)
+        try await insert([event], connection)
+        var effects = WriteEffects()
+        effects.events = [event]
+        return (row.job, effects)
+    }
+
+    /// Puts a running job back to PENDING at `runAt`, optionally not counting the attempt that ends.
+    private func requeue(
+        jobId: String, runAt: Date, at: Date, _ connection: PostgresConnection, reason: String, error: String?,
+        uncountAttempt: Bool
+    ) async throws -> (Job, WriteEffects) {
+        guard let row = try await Self.first(connection.query("""
+            UPDATE jobs SET status = 'PENDING', run_at = \(Timestamps.millis(runAt)), worker_id = NULL, lease_token = NULL,
+                lease_expires_at = NULL, error = COALESCE(\(error)::text, error), attempt = attempt - \(Int64(uncountAttempt ? 1 : 0)),
+                last_seq = last_seq + 1
+            WHERE id = \(jobId) AND status IN (\(unescaped: Self.predecessors(of: .pending)))
+            RETURNING \(unescaped: PostgresRows.jobColumns())
+            """, logger: logger), PostgresRows.jobRow)
+        else { throw OffloadError.conflict("job \(jobId) cannot go back to PENDING now") }
+        var data: [String: JSONValue] = [
+            "status": "PENDING", "reason": .string(reason), "attempt": .int(Int64(row.job.attempt)),
+            "runAt": .string(Timestamps.format(runAt)),
+        ]
+        if let error { data["error"] = .string(error) }
+        let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: .status, data: .object(data), at: at)
+        try await insert([event], connection)
+        var effects = WriteEffects()
+        effects.events = [event]
+        effects.workAvailable = true
+        return (row.job, effects)
+    }
+}

@@ -1,0 +1,20 @@
+import OffloadCore
+
+/// What a committed write changes outside the database, applied only after its transaction commits.
+struct WriteEffects: Sendable {
+    var events: [JobEvent] = []
+    /// Some job may have become leasable.
+    var workAvailable = false
+    var cancelRequests: [String] = []
+
+    static let none = WriteEffects()
+}
+
+extension EventBus {
+    /// Announces what a committed write changed to this process's followers and workers.
+    func publish(_ effects: WriteEffects) {
+        publish(effects.events)
+        publishCancelRequests(effects.cancelRequests)
+        if effects.workAvailable { work.fire() }
+    }
+}
