@@ -26,6 +26,11 @@ final class OffloadProcess: Sendable {
         self.output = output
     }
 
+    /// A test that fails half-way must not leave its server running: kill it by its pid.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     var outputText: String { output.withLock { $0 } }
 
     /// Starts `offload serve` on a free port in `dataDir` and waits until it listens.

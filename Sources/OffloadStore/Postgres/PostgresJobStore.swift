@@ -153,7 +153,7 @@ public final class PostgresJobStore: JobStoreService {
         guard !followed.isEmpty else { return }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(connection.query("""
+                try await Self.collect(connection.run("""
                     SELECT e.job_id, e.seq, e.kind, e.data, e.at FROM jobs j
                     JOIN job_events e ON e.job_id = j.id AND e.seq = j.last_seq
                     WHERE j.id = ANY(\(followed))
@@ -177,7 +177,7 @@ public final class PostgresJobStore: JobStoreService {
         let to = ids.map { wanted[$0]!.upperBound }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(connection.query("""
+                try await Self.collect(connection.run("""
                     SELECT e.job_id, e.seq, e.kind, e.data, e.at
                     FROM unnest(\(ids)::text[], \(from)::bigint[], \(to)::bigint[]) AS r(job_id, from_seq, to_seq)
                     JOIN job_events e ON e.job_id = r.job_id AND e.seq BETWEEN r.from_seq AND r.to_seq
@@ -194,42 +194,42 @@ public final class PostgresJobStore: JobStoreService {
 
     /// Runs `body` in one transaction and, after the commit, publishes its effects here (each job's events
     /// in seq order) and to the other servers.
-    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> (T, WriteEffects)) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> (T, WriteEffects)) async throws -> T {
         let (value, effects) = try await withConnection { connection in
-            try await connection.query("BEGIN", logger: self.logger)
+            try await connection.run("BEGIN", logger: self.logger)
             var ticket: CommitOrder.Ticket?
             do {
                 let outcome = try await body(connection)
-                let reserved = commitOrder.reserve(outcome.1.events)
+                let reserved = self.commitOrder.reserve(outcome.1.events)
                 ticket = reserved
-                try await connection.query("COMMIT", logger: self.logger)
-                commitOrder.finish(reserved, committed: true) { eventBus.publish($0) }
+                try await connection.run("COMMIT", logger: self.logger)
+                self.commitOrder.finish(reserved, committed: true) { self.eventBus.publish($0) }
                 return outcome
             } catch {
-                if let ticket { commitOrder.finish(ticket, committed: false) { eventBus.publish($0) } }
-                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                if let ticket { self.commitOrder.finish(ticket, committed: false) { self.eventBus.publish($0) } }
+                _ = try? await connection.run("ROLLBACK", logger: self.logger)
                 throw error
             }
         }
         eventBus.publishCancelRequests(effects.cancelRequests)
-        if effects.workAvailable { eventBus.work.fire() }
+        if effects.workAvailable { self.eventBus.work.fire() }
         notifier.record(effects)
         return value
     }
 
     /// Runs `body` on a pooled connection without a transaction: for reads and single statements (atomic alone).
     @discardableResult
-    func autocommit<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func autocommit<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection(body)
     }
 
-    private func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         guard connected.load(ordering: .relaxed) else {
             throw OffloadError.unavailable("the database is unavailable")
         }
         if started.value == nil { _ = await started.wait() }
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await leasingWithin(.seconds(3), body)
         } catch let error as OffloadError {
             throw error
         } catch is CancellationError {
@@ -238,6 +238,34 @@ public final class PostgresJobStore: JobStoreService {
             throw OffloadError.conflict("it exists already")
         } catch {
             logger.warning("PostgreSQL query failed", metadata: ["error": "\(Self.describe(error))"])
+            throw OffloadError.unavailable("the database is unavailable")
+        }
+    }
+
+    /// Runs `body` on a pooled connection, giving up when none is free within `limit`: requests that queued
+    /// in the pool while the database was away would otherwise wait for it without bound.
+    private func leasingWithin<T: Sendable>(
+        _ limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let leased = Latch<Void>()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await self.client.withConnection { connection in
+                    leased.set(())
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                if leased.value == nil { throw OffloadError.unavailable("the database is unavailable") }
+                return nil
+            }
+            while let next = try await group.next() {
+                if let value = next {
+                    group.cancelAll()
+                    return value
+                }
+            }
             throw OffloadError.unavailable("the database is unavailable")
         }
     }
@@ -264,7 +292,7 @@ public final class PostgresJobStore: JobStoreService {
     }
 
     public func ping() async throws {
-        try await autocommit { connection in try await connection.query("SELECT 1", logger: self.logger) }
+        try await autocommit { connection in try await connection.run("SELECT 1", logger: self.logger) }
     }
 
     // MARK: Configuration
