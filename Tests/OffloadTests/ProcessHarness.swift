@@ -20,10 +20,18 @@ final class OffloadProcess: Sendable {
         return directory.appendingPathComponent("offload").path
     }
 
-    private init(process: Process, baseURL: String, output: Locked<String>) {
+    private init(process: Process, baseURL: String, output: Locked<String>, logPath: String) {
         self.process = process
         self.baseURL = baseURL
         self.output = output
+        self.logPath = logPath
+    }
+
+    private let logPath: String
+
+    /// What the server logged so far (its standard error).
+    var logText: String {
+        String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
     }
 
     /// A test that fails half-way must not leave its server running: kill it by its pid.
@@ -45,7 +53,10 @@ final class OffloadProcess: Sendable {
         process.environment = env
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        // The server's log lines, for a test that fails to show.
+        let logPath = dataDir + "/offload.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let output = Locked("")
         let (lines, continuation) = AsyncStream.makeStream(of: String.self)
         pipe.fileHandleForReading.readabilityHandler = { handle in
@@ -83,7 +94,7 @@ final class OffloadProcess: Sendable {
             process.terminate()
             throw TestFailure("offload serve did not start: \(output.withLock { $0 })")
         }
-        return OffloadProcess(process: process, baseURL: url, output: output)
+        return OffloadProcess(process: process, baseURL: url, output: output, logPath: logPath)
     }
 
     /// Runs `offload ARGUMENTS` to its end (a client command); answers its exit status and stdout.
@@ -128,7 +139,7 @@ final class OffloadProcess: Sendable {
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
                 kill(process.processIdentifier, SIGKILL)
-                throw TestFailure("offload did not exit in time")
+                throw TestFailure("offload did not exit in time; its log ends:\n\(logText.suffix(4_000))")
             }
             try await Task.sleep(for: .milliseconds(20))
         }

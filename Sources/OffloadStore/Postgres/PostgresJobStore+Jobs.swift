@@ -79,7 +79,7 @@ extension PostgresJobStore {
         guard !keyed.isEmpty else { return [:] }
         let tenants = keyed.map(\.tenant)
         let keys = keyed.map { $0.idempotencyKey ?? "" }
-        let rows = try await Self.collect(connection.run("""
+        let rows = try await Self.collect(self.queries.run(connection, """
             SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
             WHERE (tenant, idempotency_key) IN (SELECT * FROM unnest(\(tenants)::text[], \(keys)::text[]))
             """, logger: logger), PostgresRows.jobRow)
@@ -107,7 +107,7 @@ extension PostgresJobStore {
         let tenants = jobs.map(\.tenant)
         let created = jobs.map { Timestamps.millis($0.createdAt) }
         let cacheKeys = jobs.map { $0.cacheKey ?? "" }
-        let rows = try await connection.run("""
+        let rows = try await self.queries.run(connection, """
             INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
                 timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
             SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, '')
@@ -127,7 +127,7 @@ extension PostgresJobStore {
     func insert(_ events: [JobEvent], _ connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
         let c = PostgresRows.EventColumns(events)
-        try await connection.run("""
+        try await self.queries.run(connection, """
             INSERT INTO job_events (job_id, seq, kind, data, at)
             SELECT * FROM unnest(\(c.jobIds)::text[], \(c.seqs)::bigint[], \(c.kinds)::text[], \(c.data)::text[], \(c.at)::bigint[])
             """, logger: logger)
@@ -138,7 +138,7 @@ extension PostgresJobStore {
     private func cachedResult(for new: NewJob, _ connection: PostgresConnection) async throws -> (id: String, result: String?)? {
         guard let maxAge = new.cacheMaxAge, let key = new.cacheKey else { return nil }
         let since = Timestamps.millis(new.createdAt.addingTimeInterval(-maxAge))
-        return try await Self.first(connection.run("""
+        return try await Self.first(self.queries.run(connection, """
             SELECT id, result FROM jobs WHERE tenant = \(new.tenant) AND cache_key = \(key) AND status = 'COMPLETED'
                 AND completed_at >= \(since) AND cached_from IS NULL ORDER BY completed_at DESC LIMIT 1
             """, logger: logger)) { row in
@@ -152,7 +152,7 @@ extension PostgresJobStore {
         async throws -> (Job, JobEvent)
     {
         let created = Timestamps.millis(new.createdAt)
-        guard let row = try await Self.first(connection.run("""
+        guard let row = try await Self.first(self.queries.run(connection, """
             INSERT INTO jobs (id, processing_type, queue, data, options, status, progress, result, max_attempts,
                 priority, run_at, timeout_seconds, idempotency_key, tenant, created_at, started_at, completed_at,
                 last_seq, cache_key, cached_from)
@@ -175,7 +175,7 @@ extension PostgresJobStore {
     public func jobs(_ query: JobQuery) async throws -> JobPage {
         let limit = max(1, min(query.limit, 500))
         var jobs = try await autocommit { connection in
-            try await Self.collect(connection.run("""
+            try await Self.collect(self.queries.run(connection, """
                 SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
                 WHERE (\(query.tenant)::text IS NULL OR tenant = \(query.tenant))
                     AND (\(query.status?.rawValue)::text IS NULL OR status = \(query.status?.rawValue))
@@ -200,7 +200,7 @@ extension PostgresJobStore {
     /// Read in one REPEATABLE READ transaction, so the job and its events come from the same instant.
     public func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot? {
         try await autocommit { connection in
-            try await connection.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            try await self.queries.run(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
             do {
                 var snapshot: JobSnapshot?
                 if let row = try await self.fetchJob(id: jobId, tenant: tenant, connection) {
@@ -208,17 +208,17 @@ extension PostgresJobStore {
                         jobId: jobId, after: after ?? row.lastSeq, limit: limit, connection)
                     snapshot = JobSnapshot(job: row.job, lastSeq: row.lastSeq, events: events)
                 }
-                try await connection.run("COMMIT", logger: self.logger)
+                try await self.queries.run(connection, "COMMIT", logger: self.logger)
                 return snapshot
             } catch {
-                _ = try? await connection.run("ROLLBACK", logger: self.logger)
+                _ = try? await self.queries.run(connection, "ROLLBACK", logger: self.logger)
                 throw error
             }
         }
     }
 
     func fetchJob(id: String, tenant: String?, forUpdate: Bool = false, _ connection: PostgresConnection) async throws -> JobRow? {
-        guard let row = try await Self.first(connection.run("""
+        guard let row = try await Self.first(self.queries.run(connection, """
             SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """, logger: logger), PostgresRows.jobRow)
         else { return nil }
@@ -227,7 +227,7 @@ extension PostgresJobStore {
     }
 
     private func fetchEvents(jobId: String, after: Int64, limit: Int, _ connection: PostgresConnection) async throws -> [JobEvent] {
-        try await Self.collect(connection.run("""
+        try await Self.collect(self.queries.run(connection, """
             SELECT \(unescaped: PostgresRows.eventColumns) FROM job_events
             WHERE job_id = \(jobId) AND seq > \(after) ORDER BY seq LIMIT \(Int64(max(1, limit)))
             """, logger: logger), PostgresRows.event)

@@ -5,7 +5,7 @@ import PostgresNIO
 extension PostgresJobStore {
     public func nextRunAt(after now: Date) async throws -> Date? {
         try await autocommit { connection in
-            try await Self.first(connection.run(
+            try await Self.first(self.queries.run(connection, 
                 "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > \(Timestamps.millis(now))",
                 logger: self.logger)) { try $0.decode(Int64?.self) }?.map(Timestamps.date(millis:))
         }
@@ -19,7 +19,7 @@ extension PostgresJobStore {
         let now = Timestamps.millis(request.now)
         let expires = now + Int64(request.leaseDuration * 1000)
         return try await write { connection in
-            let rows = try await Self.collect(connection.run("""
+            let rows = try await Self.collect(self.queries.run(connection, """
                 WITH picked AS (
                     SELECT id FROM jobs
                     WHERE status = 'PENDING' AND run_at <= \(now)
@@ -73,7 +73,7 @@ extension PostgresJobStore {
         let count = Int64(events.count)
         let millis = Timestamps.millis(at)
         return try await write { connection in
-            let row = try await Self.first(connection.run("""
+            let row = try await Self.first(self.queries.run(connection, """
                 WITH held AS (
                     UPDATE jobs SET last_seq = last_seq + \(count), progress = COALESCE(\(progress)::bigint, progress),
                         message = CASE WHEN \(progress)::bigint IS NULL THEN message ELSE \(message)::text END
@@ -152,7 +152,7 @@ extension PostgresJobStore {
             case .pending:
                 return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
             case .processing:
-                try await connection.run("UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger)
+                try await self.queries.run(connection, "UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger)
                 var job = row.job
                 job.cancelRequested = true
                 var effects = WriteEffects()
@@ -173,7 +173,7 @@ extension PostgresJobStore {
                 throw OffloadError.conflict(
                     "only a FAILED or CANCELLED job can be retried; job \(jobId) is \(row.job.status.rawValue)")
             }
-            guard let updated = try await Self.first(connection.run("""
+            guard let updated = try await Self.first(self.queries.run(connection, """
                 UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = \(Timestamps.millis(at)), worker_id = NULL,
                     progress = 0, message = NULL, result = NULL, error = NULL, cancel_requested = false, started_at = NULL,
                     completed_at = NULL, last_seq = last_seq + 1
@@ -197,7 +197,7 @@ extension PostgresJobStore {
         let ids = leases.map(\.jobId)
         let tokens = leases.map(\.leaseToken)
         let held = try await autocommit { connection in
-            try await Self.collect(connection.run("""
+            try await Self.collect(self.queries.run(connection, """
                 UPDATE jobs SET lease_expires_at = \(Timestamps.millis(until))
                 FROM unnest(\(ids)::text[], \(tokens)::text[]) AS u(id, token)
                 WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
@@ -211,7 +211,7 @@ extension PostgresJobStore {
     /// Rows another server's sweeper holds are skipped (`SKIP LOCKED`), so sweepers never wait on each other.
     public func requeueExpiredLeases(now: Date) async throws -> Int {
         try await write { connection in
-            let rows = try await Self.collect(connection.run("""
+            let rows = try await Self.collect(self.queries.run(connection, """
                 SELECT id, attempt, max_attempts, cancel_requested FROM jobs
                 WHERE status = 'PROCESSING' AND lease_expires_at < \(Timestamps.millis(now))
                 ORDER BY lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED
@@ -242,7 +242,7 @@ extension PostgresJobStore {
 
     public func prune(finishedBefore: Date, limit: Int) async throws -> Int {
         try await autocommit { connection in
-            try await Self.collect(connection.run("""
+            try await Self.collect(self.queries.run(connection, """
                 WITH doomed AS (
                     SELECT id FROM jobs
                     WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at < \(Timestamps.millis(finishedBefore))
@@ -265,7 +265,7 @@ extension PostgresJobStore {
 
     /// Locks the job's row if `leaseToken` still holds it; `notFound` or `conflict` otherwise.
     private func checkLease(jobId: String, leaseToken: String, _ connection: PostgresConnection) async throws -> LeaseState {
-        guard let row = try await Self.first(connection.run("""
+        guard let row = try await Self.first(self.queries.run(connection, """
             SELECT status, lease_token, attempt, max_attempts, cancel_requested FROM jobs WHERE id = \(jobId) FOR UPDATE
             """, logger: logger), { try $0.decode((String, String?, Int, Int, Bool).self) })
         else { throw OffloadError.notFound("no job \(jobId)") }
@@ -278,14 +278,14 @@ extension PostgresJobStore {
     /// Why a report found no lease to write to: the job is gone, or someone else holds it now.
     private func explainLostLease(jobId: String, _ connection: PostgresConnection) async throws -> Never {
         guard let status = try await Self.first(
-            connection.run("SELECT status FROM jobs WHERE id = \(jobId)", logger: logger), { try $0.decode(String.self) })
+            self.queries.run(connection, "SELECT status FROM jobs WHERE id = \(jobId)", logger: logger), { try $0.decode(String.self) })
         else { throw OffloadError.notFound("no job \(jobId)") }
         throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(status))")
     }
 
     /// Keeps an attempt's error in the job's `errors` list.
     private func appendError(jobId: String, attempt: Int, error: String, at: Date, _ connection: PostgresConnection) async throws {
-        try await connection.run("""
+        try await self.queries.run(connection, """
             UPDATE jobs SET errors = errors || jsonb_build_array(jsonb_build_object(
                 'attempt', \(Int64(attempt))::bigint, 'error', \(error)::text, 'at', \(Timestamps.millis(at))::bigint))
             WHERE id = \(jobId)
@@ -305,7 +305,7 @@ extension PostgresJobStore {
         error: String? = nil
     ) async throws -> (Job, WriteEffects) {
         let completing = status == .completed
-        guard let row = try await Self.first(connection.run("""
+        guard let row = try await Self.first(self.queries.run(connection, """
             UPDATE jobs SET status = \(status.rawValue), completed_at = \(Timestamps.millis(at)), lease_token = NULL,
                 lease_expires_at = NULL, cancel_requested = false, last_seq = last_seq + 1,
                 progress = CASE WHEN \(completing) THEN 100 ELSE progress END,
@@ -328,7 +328,7 @@ extension PostgresJobStore {
         jobId: String, runAt: Date, at: Date, _ connection: PostgresConnection, reason: String, error: String?,
         uncountAttempt: Bool
     ) async throws -> (Job, WriteEffects) {
-        guard let row = try await Self.first(connection.run("""
+        guard let row = try await Self.first(self.queries.run(connection, """
             UPDATE jobs SET status = 'PENDING', run_at = \(Timestamps.millis(runAt)), worker_id = NULL, lease_token = NULL,
                 lease_expires_at = NULL, error = COALESCE(\(error)::text, error), attempt = attempt - \(Int64(uncountAttempt ? 1 : 0)),
                 last_seq = last_seq + 1

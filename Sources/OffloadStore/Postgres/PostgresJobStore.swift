@@ -21,6 +21,8 @@ public final class PostgresJobStore: JobStoreService {
     let logger: Logger
     let notifier: PostgresNotifier
     private let commitOrder = CommitOrder()
+    /// Every query of the store goes through it (see `ClosedConnectionGuard`).
+    let queries = ClosedConnectionGuard()
     private let location: PostgresLocation
     /// Unique per process: a server ignores the notifications it sent itself.
     private let origin: String
@@ -76,23 +78,30 @@ public final class PostgresJobStore: JobStoreService {
 
     /// Runs the connection pool, the listener and the notifier until `close()` or cancellation.
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
+        await withTaskGroup(of: Void.self) { pool in
+            pool.addTask {
                 self.started.set(())
                 await self.client.run()
             }
-            group.addTask { await self.listen() }
-            group.addTask {
-                await self.notifier.run(logger: self.logger) { payload in
-                    try await self.client.query("SELECT pg_notify(\(PostgresNotifier.channel), \(payload))")
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listen() }
+                group.addTask {
+                    await self.notifier.run(logger: self.logger) { payload in
+                        try await self.autocommit { connection in
+                            _ = try await self.queries.run(
+                                connection, "SELECT pg_notify(\(PostgresNotifier.channel), \(payload))", logger: self.logger)
+                        }
+                    }
                 }
+                await withGracefulShutdownHandler {
+                    _ = await closed.wait()
+                } onGracefulShutdown: {
+                    self.close()
+                }
+                group.cancelAll()
             }
-            await withGracefulShutdownHandler {
-                _ = await closed.wait()
-            } onGracefulShutdown: {
-                self.close()
-            }
-            group.cancelAll()
+            // Last: a request for a connection made after the pool stopped would wait forever.
+            pool.cancelAll()
         }
     }
 
@@ -153,7 +162,7 @@ public final class PostgresJobStore: JobStoreService {
         guard !followed.isEmpty else { return }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(connection.run("""
+                try await Self.collect(self.queries.run(connection, """
                     SELECT e.job_id, e.seq, e.kind, e.data, e.at FROM jobs j
                     JOIN job_events e ON e.job_id = j.id AND e.seq = j.last_seq
                     WHERE j.id = ANY(\(followed))
@@ -177,7 +186,7 @@ public final class PostgresJobStore: JobStoreService {
         let to = ids.map { wanted[$0]!.upperBound }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(connection.run("""
+                try await Self.collect(self.queries.run(connection, """
                     SELECT e.job_id, e.seq, e.kind, e.data, e.at
                     FROM unnest(\(ids)::text[], \(from)::bigint[], \(to)::bigint[]) AS r(job_id, from_seq, to_seq)
                     JOIN job_events e ON e.job_id = r.job_id AND e.seq BETWEEN r.from_seq AND r.to_seq
@@ -196,18 +205,18 @@ public final class PostgresJobStore: JobStoreService {
     /// in seq order) and to the other servers.
     func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> (T, WriteEffects)) async throws -> T {
         let (value, effects) = try await withConnection { connection in
-            try await connection.run("BEGIN", logger: self.logger)
+            try await self.queries.run(connection, "BEGIN", logger: self.logger)
             var ticket: CommitOrder.Ticket?
             do {
                 let outcome = try await body(connection)
                 let reserved = self.commitOrder.reserve(outcome.1.events)
                 ticket = reserved
-                try await connection.run("COMMIT", logger: self.logger)
+                try await self.queries.run(connection, "COMMIT", logger: self.logger)
                 self.commitOrder.finish(reserved, committed: true) { self.eventBus.publish($0) }
                 return outcome
             } catch {
                 if let ticket { self.commitOrder.finish(ticket, committed: false) { self.eventBus.publish($0) } }
-                _ = try? await connection.run("ROLLBACK", logger: self.logger)
+                _ = try? await self.queries.run(connection, "ROLLBACK", logger: self.logger)
                 throw error
             }
         }
@@ -292,7 +301,7 @@ public final class PostgresJobStore: JobStoreService {
     }
 
     public func ping() async throws {
-        try await autocommit { connection in try await connection.run("SELECT 1", logger: self.logger) }
+        try await autocommit { connection in try await self.queries.run(connection, "SELECT 1", logger: self.logger) }
     }
 
     // MARK: Configuration

@@ -1,6 +1,5 @@
 import Foundation
 import OffloadCore
-import Logging
 import PostgresNIO
 
 /// Column lists and row decoding shared by the PostgreSQL store's queries (the same shapes as SQLite's).
@@ -87,15 +86,5 @@ enum PostgresRows {
                 at.append(Timestamps.millis(event.at))
             }
         }
-    }
-}
-
-extension PostgresConnection {
-    /// `query`, refused at once on a connection that has closed: postgres-nio 1.33 writes a query to the
-    /// channel without a promise, so on a closed channel the write fails silently and the query never ends.
-    @discardableResult
-    func run(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        guard !isClosed else { throw OffloadError.unavailable("the database connection closed") }
-        return try await self.query(query, logger: logger)
     }
 }

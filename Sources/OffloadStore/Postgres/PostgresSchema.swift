@@ -97,14 +97,14 @@ enum PostgresSchema {
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.
     @discardableResult
     static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> Int {
-        try await connection.run("BEGIN", logger: logger)
+        try await connection.query("BEGIN", logger: logger)
         do {
-            try await connection.run("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-            try await connection.run(
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await connection.query(
                 "CREATE TABLE IF NOT EXISTS offload_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 logger: logger)
             var applied = Set<String>()
-            for try await name in try await connection.run("SELECT name FROM offload_migrations", logger: logger)
+            for try await name in try await connection.query("SELECT name FROM offload_migrations", logger: logger)
                 .decode(String.self)
             {
                 applied.insert(name)
@@ -112,15 +112,15 @@ enum PostgresSchema {
             var ran = 0
             for migration in migrations where !applied.contains(migration.name) {
                 for statement in migration.statements {
-                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.run("INSERT INTO offload_migrations (name) VALUES (\(migration.name))", logger: logger)
+                try await connection.query("INSERT INTO offload_migrations (name) VALUES (\(migration.name))", logger: logger)
                 ran += 1
             }
-            try await connection.run("COMMIT", logger: logger)
+            try await connection.query("COMMIT", logger: logger)
             return ran
         } catch {
-            _ = try? await connection.run("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
     }
