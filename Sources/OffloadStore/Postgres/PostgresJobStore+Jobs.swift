@@ -3,9 +3,52 @@ import OffloadCore
 import PostgresNIO
 
 extension PostgresJobStore {
-    /// One transaction for the whole batch: existing idempotency keys in one query, the new jobs in one
-    /// `INSERT … SELECT FROM unnest(…)`, their first events in another, so 1,000 jobs cost a few round trips.
+    /// Jobs without a result cache are stored by one statement, the jobs and their first events together, so
+    /// a submit (or a batch of 1,000) costs one round trip; a job whose idempotency key exists is answered
+    /// by a second read. Submissions that may be answered from the cache take the longer transaction.
     public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
+        guard jobs.allSatisfy({ $0.cacheMaxAge == nil }) else { return try await submitConsultingCache(jobs) }
+        let (inserted, existing) = try await autocommit { connection in
+            let inserted = try await self.insertWithFirstEvents(jobs, connection)
+            let skipped = jobs.filter { !inserted.contains($0.jobId) }
+            return (inserted, try await self.jobsByIdempotencyKey(skipped, connection))
+        }
+        var outcomes: [SubmitOutcome] = []
+        var firstWithKey: [String: Job] = [:]
+        var effects = WriteEffects()
+        for new in jobs {
+            if inserted.contains(new.jobId) {
+                let job = Self.pendingJob(new)
+                if let key = Self.idempotencyIdentity(new) { firstWithKey[key] = job }
+                outcomes.append(SubmitOutcome(job: job, created: true))
+                effects.events.append(Self.firstEvent(new))
+            } else if let key = Self.idempotencyIdentity(new), let job = existing[key] ?? firstWithKey[key] {
+                outcomes.append(SubmitOutcome(job: job, created: false))
+            } else {
+                throw OffloadError.unavailable("a submitted job was not stored")
+            }
+        }
+        effects.workAvailable = !effects.events.isEmpty
+        announce(effects)
+        return outcomes
+    }
+
+    private static func firstEvent(_ new: NewJob) -> JobEvent {
+        JobEvent(jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt)
+    }
+
+    /// The job as a submit answers it, with the dates as stored (milliseconds), so it equals a later read.
+    private static func pendingJob(_ new: NewJob) -> Job {
+        Job(
+            jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
+            options: new.options, status: .pending, maxAttempts: new.maxAttempts, priority: new.priority,
+            runAt: Timestamps.date(millis: Timestamps.millis(new.runAt)), timeoutSeconds: new.timeoutSeconds,
+            idempotencyKey: new.idempotencyKey, tenant: new.tenant,
+            createdAt: Timestamps.date(millis: Timestamps.millis(new.createdAt)))
+    }
+
+    /// The transaction for submissions that may be answered from the result cache.
+    private func submitConsultingCache(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
         try await write { connection in
             var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
             var effects = WriteEffects()
@@ -29,7 +72,7 @@ extension PostgresJobStore {
                 }
                 fresh.append(index)
             }
-            let inserted = try await self.insert(fresh.map { jobs[$0] }, connection)
+            let inserted = try await self.insertWithFirstEvents(fresh.map { jobs[$0] }, connection)
             var events: [JobEvent] = []
             var lost: [Int] = []
             for index in fresh {
@@ -38,19 +81,9 @@ extension PostgresJobStore {
                     lost.append(index)
                     continue
                 }
-                events.append(JobEvent(
-                    jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt))
-                // Answer the dates as stored (milliseconds), so the answer equals what a later read shows.
-                outcomes[index] = SubmitOutcome(
-                    job: Job(
-                        jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
-                        options: new.options, status: .pending, maxAttempts: new.maxAttempts, priority: new.priority,
-                        runAt: Timestamps.date(millis: Timestamps.millis(new.runAt)), timeoutSeconds: new.timeoutSeconds,
-                        idempotencyKey: new.idempotencyKey, tenant: new.tenant,
-                        createdAt: Timestamps.date(millis: Timestamps.millis(new.createdAt))),
-                    created: true)
+                events.append(Self.firstEvent(new))
+                outcomes[index] = SubmitOutcome(job: Self.pendingJob(new), created: true)
             }
-            try await self.insert(events, connection)
             effects.events += events
             effects.workAvailable = !events.isEmpty
             // A key that a concurrent transaction committed first, or that an earlier item of this batch took.
@@ -79,7 +112,7 @@ extension PostgresJobStore {
         guard !keyed.isEmpty else { return [:] }
         let tenants = keyed.map(\.tenant)
         let keys = keyed.map { $0.idempotencyKey ?? "" }
-        let rows = try await Self.collect(self.queries.run(connection, """
+        let rows = try await Self.collect(connection.query("""
             SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
             WHERE (tenant, idempotency_key) IN (SELECT * FROM unnest(\(tenants)::text[], \(keys)::text[]))
             """, logger: logger), PostgresRows.jobRow)
@@ -90,8 +123,9 @@ extension PostgresJobStore {
         return found
     }
 
-    /// Inserts new PENDING jobs; answers the ids stored (a job whose idempotency key exists is skipped).
-    private func insert(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Set<String> {
+    /// Inserts new PENDING jobs and their first `status` event in one statement; answers the ids stored (a job
+    /// whose idempotency key exists is skipped).
+    private func insertWithFirstEvents(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Set<String> {
         guard !jobs.isEmpty else { return [] }
         // Arrays cannot hold NULL here: '' and 0 stand for "none" (an empty key and a zero timeout are invalid).
         let ids = jobs.map(\.jobId)
@@ -107,30 +141,33 @@ extension PostgresJobStore {
         let tenants = jobs.map(\.tenant)
         let created = jobs.map { Timestamps.millis($0.createdAt) }
         let cacheKeys = jobs.map { $0.cacheKey ?? "" }
-        let rows = try await self.queries.run(connection, """
-            INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
-                timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
-            SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, '')
-            FROM unnest(\(ids)::text[], \(types)::text[], \(queues)::text[], \(data)::text[], \(options)::text[],
-                \(maxAttempts)::bigint[], \(priorities)::bigint[], \(runAt)::bigint[], \(timeouts)::bigint[],
-                \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[])
-                AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck)
-            ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING id
-            """, logger: logger)
-        var stored = Set<String>()
-        for try await id in rows.decode(String.self) { stored.insert(id) }
-        return stored
+        return Set(try await Self.collect(connection.query("""
+            WITH stored AS (
+                INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
+                    timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
+                SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, '')
+                FROM unnest(\(ids)::text[], \(types)::text[], \(queues)::text[], \(data)::text[], \(options)::text[],
+                    \(maxAttempts)::bigint[], \(priorities)::bigint[], \(runAt)::bigint[], \(timeouts)::bigint[],
+                    \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[])
+                    AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck)
+                ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id, created_at
+            ), first_events AS (
+                INSERT INTO job_events (job_id, seq, kind, data, at)
+                SELECT id, 1, 'status', '{"status":"PENDING"}', created_at FROM stored
+            )
+            SELECT id FROM stored
+            """, logger: logger)) { try $0.decode(String.self) })
     }
 
     /// Appends events in one statement.
     func insert(_ events: [JobEvent], _ connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
         let c = PostgresRows.EventColumns(events)
-        try await self.queries.run(connection, """
+        _ = try await connection.query("""
             INSERT INTO job_events (job_id, seq, kind, data, at)
             SELECT * FROM unnest(\(c.jobIds)::text[], \(c.seqs)::bigint[], \(c.kinds)::text[], \(c.data)::text[], \(c.at)::bigint[])
-            """, logger: logger)
+            """, logger: logger).get()
     }
 
     /// The newest completed job of the same tenant, type and data within the submission's cache age.
@@ -138,7 +175,7 @@ extension PostgresJobStore {
     private func cachedResult(for new: NewJob, _ connection: PostgresConnection) async throws -> (id: String, result: String?)? {
         guard let maxAge = new.cacheMaxAge, let key = new.cacheKey else { return nil }
         let since = Timestamps.millis(new.createdAt.addingTimeInterval(-maxAge))
-        return try await Self.first(self.queries.run(connection, """
+        return try await Self.first(connection.query("""
             SELECT id, result FROM jobs WHERE tenant = \(new.tenant) AND cache_key = \(key) AND status = 'COMPLETED'
                 AND completed_at >= \(since) AND cached_from IS NULL ORDER BY completed_at DESC LIMIT 1
             """, logger: logger)) { row in
@@ -152,7 +189,7 @@ extension PostgresJobStore {
         async throws -> (Job, JobEvent)
     {
         let created = Timestamps.millis(new.createdAt)
-        guard let row = try await Self.first(self.queries.run(connection, """
+        guard let row = try await Self.first(connection.query("""
             INSERT INTO jobs (id, processing_type, queue, data, options, status, progress, result, max_attempts,
                 priority, run_at, timeout_seconds, idempotency_key, tenant, created_at, started_at, completed_at,
                 last_seq, cache_key, cached_from)
@@ -175,7 +212,7 @@ extension PostgresJobStore {
     public func jobs(_ query: JobQuery) async throws -> JobPage {
         let limit = max(1, min(query.limit, 500))
         var jobs = try await autocommit { connection in
-            try await Self.collect(self.queries.run(connection, """
+            try await Self.collect(connection.query("""
                 SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
                 WHERE (\(query.tenant)::text IS NULL OR tenant = \(query.tenant))
                     AND (\(query.status?.rawValue)::text IS NULL OR status = \(query.status?.rawValue))
@@ -200,7 +237,7 @@ extension PostgresJobStore {
     /// Read in one REPEATABLE READ transaction, so the job and its events come from the same instant.
     public func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot? {
         try await autocommit { connection in
-            try await self.queries.run(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            _ = try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger).get()
             do {
                 var snapshot: JobSnapshot?
                 if let row = try await self.fetchJob(id: jobId, tenant: tenant, connection) {
@@ -208,17 +245,17 @@ extension PostgresJobStore {
                         jobId: jobId, after: after ?? row.lastSeq, limit: limit, connection)
                     snapshot = JobSnapshot(job: row.job, lastSeq: row.lastSeq, events: events)
                 }
-                try await self.queries.run(connection, "COMMIT", logger: self.logger)
+                _ = try await connection.query("COMMIT", logger: self.logger).get()
                 return snapshot
             } catch {
-                _ = try? await self.queries.run(connection, "ROLLBACK", logger: self.logger)
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
                 throw error
             }
         }
     }
 
     func fetchJob(id: String, tenant: String?, forUpdate: Bool = false, _ connection: PostgresConnection) async throws -> JobRow? {
-        guard let row = try await Self.first(self.queries.run(connection, """
+        guard let row = try await Self.first(connection.query("""
             SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """, logger: logger), PostgresRows.jobRow)
         else { return nil }
@@ -227,7 +264,7 @@ extension PostgresJobStore {
     }
 
     private func fetchEvents(jobId: String, after: Int64, limit: Int, _ connection: PostgresConnection) async throws -> [JobEvent] {
-        try await Self.collect(self.queries.run(connection, """
+        try await Self.collect(connection.query("""
             SELECT \(unescaped: PostgresRows.eventColumns) FROM job_events
             WHERE job_id = \(jobId) AND seq > \(after) ORDER BY seq LIMIT \(Int64(max(1, limit)))
             """, logger: logger), PostgresRows.event)

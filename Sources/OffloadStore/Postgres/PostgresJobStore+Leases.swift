@@ -5,21 +5,21 @@ import PostgresNIO
 extension PostgresJobStore {
     public func nextRunAt(after now: Date) async throws -> Date? {
         try await autocommit { connection in
-            try await Self.first(self.queries.run(connection, 
+            try await Self.first(connection.query(
                 "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > \(Timestamps.millis(now))",
                 logger: self.logger)) { try $0.decode(Int64?.self) }?.map(Timestamps.date(millis:))
         }
     }
 
-    /// `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index: servers leasing at once each take other rows,
-    /// and one statement leases up to `limit` jobs.
+    /// One statement: `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index picks up to `limit` ready jobs
+    /// (servers leasing at once each take other rows), marks them PROCESSING and writes their status events.
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
         if let types = request.processingTypes, types.isEmpty { return [] }
         let now = Timestamps.millis(request.now)
         let expires = now + Int64(request.leaseDuration * 1000)
-        return try await write { connection in
-            let rows = try await Self.collect(self.queries.run(connection, """
+        let rows = try await autocommit { connection in
+            try await Self.collect(connection.query("""
                 WITH picked AS (
                     SELECT id FROM jobs
                     WHERE status = 'PENDING' AND run_at <= \(now)
@@ -28,34 +28,38 @@ extension PostgresJobStore {
                     ORDER BY priority DESC, run_at, id
                     LIMIT \(Int64(request.limit))
                     FOR UPDATE SKIP LOCKED
+                ), leased AS (
+                    UPDATE jobs SET status = 'PROCESSING', attempt = jobs.attempt + 1, worker_id = \(request.workerId),
+                        lease_token = md5(random()::text || clock_timestamp()::text || jobs.id), lease_expires_at = \(expires),
+                        started_at = \(now), progress = 0, message = NULL, last_seq = jobs.last_seq + 1
+                    FROM picked WHERE jobs.id = picked.id
+                    RETURNING \(unescaped: PostgresRows.jobColumns("jobs"))
+                ), status_events AS (
+                    INSERT INTO job_events (job_id, seq, kind, data, at)
+                    SELECT id, last_seq, 'status',
+                        json_build_object('status', 'PROCESSING', 'attempt', attempt, 'workerId', worker_id)::text, \(now)
+                    FROM leased
                 )
-                UPDATE jobs SET status = 'PROCESSING', attempt = jobs.attempt + 1, worker_id = \(request.workerId),
-                    lease_token = md5(random()::text || clock_timestamp()::text || jobs.id), lease_expires_at = \(expires),
-                    started_at = \(now), progress = 0, message = NULL, last_seq = jobs.last_seq + 1
-                FROM picked WHERE jobs.id = picked.id
-                RETURNING \(unescaped: PostgresRows.jobColumns("jobs"))
+                SELECT * FROM leased
                 """, logger: self.logger), PostgresRows.jobRow)
-            var leased: [LeasedJob] = []
-            var effects = WriteEffects()
-            for row in rows {
-                effects.events.append(JobEvent(
-                    jobId: row.job.jobId, seq: row.lastSeq, kind: .status,
-                    data: [
-                        "status": "PROCESSING", "attempt": .int(Int64(row.job.attempt)),
-                        "workerId": .string(request.workerId),
-                    ],
-                    at: request.now))
-                leased.append(LeasedJob(
-                    job: row.job, leaseToken: row.leaseToken ?? "", leaseExpiresAt: row.leaseExpiresAt ?? request.now))
-            }
-            try await self.insert(effects.events, connection)
-            leased.sort { a, b in
-                if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
-                if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
-                return a.job.jobId < b.job.jobId
-            }
-            return (leased, effects)
         }
+        var leased: [LeasedJob] = []
+        var effects = WriteEffects()
+        for row in rows {
+            effects.events.append(JobEvent(
+                jobId: row.job.jobId, seq: row.lastSeq, kind: .status,
+                data: ["status": "PROCESSING", "attempt": .int(Int64(row.job.attempt)), "workerId": .string(request.workerId)],
+                at: request.now))
+            leased.append(LeasedJob(
+                job: row.job, leaseToken: row.leaseToken ?? "", leaseExpiresAt: row.leaseExpiresAt ?? request.now))
+        }
+        announce(effects)
+        leased.sort { a, b in
+            if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
+            if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
+            return a.job.jobId < b.job.jobId
+        }
+        return leased
     }
 
     /// One statement: the UPDATE that checks the lease and advances `last_seq` locks the job's row, so
@@ -73,7 +77,7 @@ extension PostgresJobStore {
         let count = Int64(events.count)
         let millis = Timestamps.millis(at)
         return try await write { connection in
-            let row = try await Self.first(self.queries.run(connection, """
+            let row = try await Self.first(connection.query("""
                 WITH held AS (
                     UPDATE jobs SET last_seq = last_seq + \(count), progress = COALESCE(\(progress)::bigint, progress),
                         message = CASE WHEN \(progress)::bigint IS NULL THEN message ELSE \(message)::text END
@@ -99,11 +103,64 @@ extension PostgresJobStore {
         }
     }
 
+    /// Concurrent completions share one transaction (see `WriteBatcher`): a worker pool finishing many
+    /// short jobs costs a few commits, not one per job.
     public func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job {
-        try await write { connection in
-            _ = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
-            return try await self.finish(
-                jobId: jobId, status: .completed, at: at, connection, result: .some(result.jsonString()), error: nil)
+        try await completions.submit(Completion(jobId: jobId, leaseToken: leaseToken, result: result.jsonString(), at: at))
+    }
+
+    struct Completion: Sendable {
+        var jobId: String
+        var leaseToken: String
+        var result: String
+        var at: Date
+    }
+
+    /// Completes a batch in one transaction: one UPDATE over all of them, one INSERT of their final events.
+    /// A completion whose lease is no longer held fails alone, as `complete` would.
+    func complete(_ batch: [Completion]) async -> [Result<Job, any Error>] {
+        let ids = batch.map(\.jobId)
+        let tokens = batch.map(\.leaseToken)
+        let results = batch.map(\.result)
+        let ats = batch.map { Timestamps.millis($0.at) }
+        do {
+            let (done, statuses) = try await write { connection in
+                let rows = try await Self.collect(connection.query("""
+                    UPDATE jobs SET status = 'COMPLETED', completed_at = u.at, lease_token = NULL, lease_expires_at = NULL,
+                        cancel_requested = false, last_seq = jobs.last_seq + 1, progress = 100, result = u.result, error = NULL
+                    FROM unnest(\(ids)::text[], \(tokens)::text[], \(results)::text[], \(ats)::bigint[])
+                        AS u(id, token, result, at)
+                    WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
+                    RETURNING \(unescaped: PostgresRows.jobColumns("jobs"))
+                    """, logger: self.logger), PostgresRows.jobRow)
+                var done: [String: Job] = [:]
+                var effects = WriteEffects()
+                for row in rows {
+                    done[row.job.jobId] = row.job
+                    let at = row.job.completedAt ?? Date()
+                    effects.events.append(JobEvent(jobId: row.job.jobId, seq: row.lastSeq, kind: .completed, data: row.job.jsonValue, at: at))
+                }
+                try await self.insert(effects.events, connection)
+                var statuses: [String: String] = [:]
+                if rows.count < batch.count {
+                    for (id, status) in try await Self.collect(connection.query(
+                        "SELECT id, status FROM jobs WHERE id = ANY(\(ids))", logger: self.logger), { try $0.decode((String, String).self) })
+                    {
+                        statuses[id] = status
+                    }
+                }
+                return ((done, statuses), effects)
+            }
+            var answered = Set<String>()
+            return batch.map { completion in
+                if let job = done[completion.jobId], answered.insert(completion.jobId).inserted { return .success(job) }
+                guard let status = statuses[completion.jobId] ?? done[completion.jobId]?.status.rawValue else {
+                    return .failure(OffloadError.notFound("no job \(completion.jobId)"))
+                }
+                return .failure(OffloadError.conflict("the lease on job \(completion.jobId) is no longer held (the job is \(status))"))
+            }
+        } catch {
+            return batch.map { _ in .failure(error) }
         }
     }
 
@@ -152,7 +209,7 @@ extension PostgresJobStore {
             case .pending:
                 return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
             case .processing:
-                try await self.queries.run(connection, "UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger)
+                _ = try await connection.query("UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger).get()
                 var job = row.job
                 job.cancelRequested = true
                 var effects = WriteEffects()
@@ -173,7 +230,7 @@ extension PostgresJobStore {
                 throw OffloadError.conflict(
                     "only a FAILED or CANCELLED job can be retried; job \(jobId) is \(row.job.status.rawValue)")
             }
-            guard let updated = try await Self.first(self.queries.run(connection, """
+            guard let updated = try await Self.first(connection.query("""
                 UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = \(Timestamps.millis(at)), worker_id = NULL,
                     progress = 0, message = NULL, result = NULL, error = NULL, cancel_requested = false, started_at = NULL,
                     completed_at = NULL, last_seq = last_seq + 1
@@ -197,7 +254,7 @@ extension PostgresJobStore {
         let ids = leases.map(\.jobId)
         let tokens = leases.map(\.leaseToken)
         let held = try await autocommit { connection in
-            try await Self.collect(self.queries.run(connection, """
+            try await Self.collect(connection.query("""
                 UPDATE jobs SET lease_expires_at = \(Timestamps.millis(until))
                 FROM unnest(\(ids)::text[], \(tokens)::text[]) AS u(id, token)
                 WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
@@ -211,7 +268,7 @@ extension PostgresJobStore {
     /// Rows another server's sweeper holds are skipped (`SKIP LOCKED`), so sweepers never wait on each other.
     public func requeueExpiredLeases(now: Date) async throws -> Int {
         try await write { connection in
-            let rows = try await Self.collect(self.queries.run(connection, """
+            let rows = try await Self.collect(connection.query("""
                 SELECT id, attempt, max_attempts, cancel_requested FROM jobs
                 WHERE status = 'PROCESSING' AND lease_expires_at < \(Timestamps.millis(now))
                 ORDER BY lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED
@@ -242,7 +299,7 @@ extension PostgresJobStore {
 
     public func prune(finishedBefore: Date, limit: Int) async throws -> Int {
         try await autocommit { connection in
-            try await Self.collect(self.queries.run(connection, """
+            try await Self.collect(connection.query("""
                 WITH doomed AS (
                     SELECT id FROM jobs
                     WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at < \(Timestamps.millis(finishedBefore))
@@ -265,7 +322,7 @@ extension PostgresJobStore {
 
     /// Locks the job's row if `leaseToken` still holds it; `notFound` or `conflict` otherwise.
     private func checkLease(jobId: String, leaseToken: String, _ connection: PostgresConnection) async throws -> LeaseState {
-        guard let row = try await Self.first(self.queries.run(connection, """
+        guard let row = try await Self.first(connection.query("""
             SELECT status, lease_token, attempt, max_attempts, cancel_requested FROM jobs WHERE id = \(jobId) FOR UPDATE
             """, logger: logger), { try $0.decode((String, String?, Int, Int, Bool).self) })
         else { throw OffloadError.notFound("no job \(jobId)") }
@@ -278,18 +335,18 @@ extension PostgresJobStore {
     /// Why a report found no lease to write to: the job is gone, or someone else holds it now.
     private func explainLostLease(jobId: String, _ connection: PostgresConnection) async throws -> Never {
         guard let status = try await Self.first(
-            self.queries.run(connection, "SELECT status FROM jobs WHERE id = \(jobId)", logger: logger), { try $0.decode(String.self) })
+            connection.query("SELECT status FROM jobs WHERE id = \(jobId)", logger: logger), { try $0.decode(String.self) })
         else { throw OffloadError.notFound("no job \(jobId)") }
         throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(status))")
     }
 
     /// Keeps an attempt's error in the job's `errors` list.
     private func appendError(jobId: String, attempt: Int, error: String, at: Date, _ connection: PostgresConnection) async throws {
-        try await self.queries.run(connection, """
+        _ = try await connection.query("""
             UPDATE jobs SET errors = errors || jsonb_build_array(jsonb_build_object(
                 'attempt', \(Int64(attempt))::bigint, 'error', \(error)::text, 'at', \(Timestamps.millis(at))::bigint))
             WHERE id = \(jobId)
-            """, logger: logger)
+            """, logger: logger).get()
     }
 
     /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's
@@ -305,7 +362,7 @@ extension PostgresJobStore {
         error: String? = nil
     ) async throws -> (Job, WriteEffects) {
         let completing = status == .completed
-        guard let row = try await Self.first(self.queries.run(connection, """
+        guard let row = try await Self.first(connection.query("""
             UPDATE jobs SET status = \(status.rawValue), completed_at = \(Timestamps.millis(at)), lease_token = NULL,
                 lease_expires_at = NULL, cancel_requested = false, last_seq = last_seq + 1,
                 progress = CASE WHEN \(completing) THEN 100 ELSE progress END,
@@ -328,7 +385,7 @@ extension PostgresJobStore {
         jobId: String, runAt: Date, at: Date, _ connection: PostgresConnection, reason: String, error: String?,
         uncountAttempt: Bool
     ) async throws -> (Job, WriteEffects) {
-        guard let row = try await Self.first(self.queries.run(connection, """
+        guard let row = try await Self.first(connection.query("""
             UPDATE jobs SET status = 'PENDING', run_at = \(Timestamps.millis(runAt)), worker_id = NULL, lease_token = NULL,
                 lease_expires_at = NULL, error = COALESCE(\(error)::text, error), attempt = attempt - \(Int64(uncountAttempt ? 1 : 0)),
                 last_seq = last_seq + 1

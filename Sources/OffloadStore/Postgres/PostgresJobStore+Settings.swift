@@ -8,13 +8,13 @@ extension PostgresJobStore {
     public func setQueue(_ queue: String, paused: Bool, at: Date) async throws {
         try await write { connection in
             if paused {
-                try await self.queries.run(connection, """
+                _ = try await connection.query("""
                     INSERT INTO paused_queues (queue, paused_at) VALUES (\(queue), \(Timestamps.millis(at)))
                     ON CONFLICT (queue) DO NOTHING
-                    """, logger: self.logger)
+                    """, logger: self.logger).get()
                 return ((), .none)
             }
-            try await self.queries.run(connection, "DELETE FROM paused_queues WHERE queue = \(queue)", logger: self.logger)
+            _ = try await connection.query("DELETE FROM paused_queues WHERE queue = \(queue)", logger: self.logger).get()
             var effects = WriteEffects()
             effects.workAvailable = true
             return ((), effects)
@@ -24,20 +24,20 @@ extension PostgresJobStore {
     public func pausedQueues() async throws -> Set<String> {
         try await autocommit { connection in
             Set(try await Self.collect(
-                self.queries.run(connection, "SELECT queue FROM paused_queues", logger: self.logger)) { try $0.decode(String.self) })
+                connection.query("SELECT queue FROM paused_queues", logger: self.logger)) { try $0.decode(String.self) })
         }
     }
 
     public func setType(_ processingType: String, enabled: Bool, at: Date) async throws {
         try await autocommit { connection in
             if enabled {
-                try await self.queries.run(connection, 
-                    "DELETE FROM disabled_types WHERE processing_type = \(processingType)", logger: self.logger)
+                _ = try await connection.query(
+                    "DELETE FROM disabled_types WHERE processing_type = \(processingType)", logger: self.logger).get()
             } else {
-                try await self.queries.run(connection, """
+                _ = try await connection.query("""
                     INSERT INTO disabled_types (processing_type, disabled_at) VALUES (\(processingType), \(Timestamps.millis(at)))
                     ON CONFLICT (processing_type) DO NOTHING
-                    """, logger: self.logger)
+                    """, logger: self.logger).get()
             }
         }
     }
@@ -45,7 +45,7 @@ extension PostgresJobStore {
     public func disabledTypes() async throws -> Set<String> {
         try await autocommit { connection in
             Set(try await Self.collect(
-                self.queries.run(connection, "SELECT processing_type FROM disabled_types", logger: self.logger)) { try $0.decode(String.self) })
+                connection.query("SELECT processing_type FROM disabled_types", logger: self.logger)) { try $0.decode(String.self) })
         }
     }
 
@@ -53,16 +53,16 @@ extension PostgresJobStore {
 
     public func saveTemplate(name: String, body: JSONValue, at: Date) async throws {
         try await autocommit { connection in
-            try await self.queries.run(connection, """
+            _ = try await connection.query("""
                 INSERT INTO job_templates (name, body, updated_at) VALUES (\(name), \(body.jsonString()), \(Timestamps.millis(at)))
                 ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
-                """, logger: self.logger)
+                """, logger: self.logger).get()
         }
     }
 
     public func template(name: String) async throws -> JSONValue? {
         try await autocommit { connection in
-            try await Self.first(self.queries.run(connection, 
+            try await Self.first(connection.query(
                 "SELECT body FROM job_templates WHERE name = \(name)", logger: self.logger)) {
                 try JSONValue.parse(try $0.decode(String.self))
             }
@@ -71,7 +71,7 @@ extension PostgresJobStore {
 
     public func templates() async throws -> [String: JSONValue] {
         let rows = try await autocommit { connection in
-            try await Self.collect(self.queries.run(connection, "SELECT name, body FROM job_templates", logger: self.logger)) {
+            try await Self.collect(connection.query("SELECT name, body FROM job_templates", logger: self.logger)) {
                 try $0.decode((String, String).self)
             }
         }
@@ -82,7 +82,7 @@ extension PostgresJobStore {
 
     public func deleteTemplate(name: String) async throws -> Bool {
         try await autocommit { connection in
-            try await Self.first(self.queries.run(connection, 
+            try await Self.first(connection.query(
                 "DELETE FROM job_templates WHERE name = \(name) RETURNING name", logger: self.logger)) { _ in true } ?? false
         }
     }
@@ -91,16 +91,16 @@ extension PostgresJobStore {
 
     public func createKey(_ key: StoredKey) async throws {
         try await autocommit { connection in
-            try await self.queries.run(connection, """
+            _ = try await connection.query("""
                 INSERT INTO api_keys (id, name, role, tenant, secret_hash, created_at)
                 VALUES (\(key.id), \(key.name), \(key.role.rawValue), \(key.tenant), \(key.secretHash), \(Timestamps.millis(key.createdAt)))
-                """, logger: self.logger)
+                """, logger: self.logger).get()
         }
     }
 
     public func key(secretHash: String) async throws -> StoredKey? {
         try await autocommit { connection in
-            try await Self.first(self.queries.run(connection, 
+            try await Self.first(connection.query(
                 "SELECT \(unescaped: PostgresRows.keyColumns) FROM api_keys WHERE secret_hash = \(secretHash)",
                 logger: self.logger), PostgresRows.key)
         }
@@ -108,7 +108,7 @@ extension PostgresJobStore {
 
     public func keys() async throws -> [StoredKey] {
         try await autocommit { connection in
-            try await Self.collect(self.queries.run(connection, 
+            try await Self.collect(connection.query(
                 "SELECT \(unescaped: PostgresRows.keyColumns) FROM api_keys ORDER BY created_at, id", logger: self.logger),
                 PostgresRows.key)
         }
@@ -116,14 +116,14 @@ extension PostgresJobStore {
 
     public func deleteKey(id: String) async throws -> Bool {
         try await autocommit { connection in
-            try await Self.first(self.queries.run(connection, 
+            try await Self.first(connection.query(
                 "DELETE FROM api_keys WHERE id = \(id) RETURNING id", logger: self.logger)) { _ in true } ?? false
         }
     }
 
     public func hasKey(role: Role) async throws -> Bool {
         try await autocommit { connection in
-            try await Self.first(self.queries.run(connection, 
+            try await Self.first(connection.query(
                 "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = \(role.rawValue))", logger: self.logger)) {
                 try $0.decode(Bool.self)
             } ?? false

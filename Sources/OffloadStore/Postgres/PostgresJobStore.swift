@@ -21,8 +21,10 @@ public final class PostgresJobStore: JobStoreService {
     let logger: Logger
     let notifier: PostgresNotifier
     private let commitOrder = CommitOrder()
-    /// Every query of the store goes through it (see `ClosedConnectionGuard`).
-    let queries = ClosedConnectionGuard()
+    /// Concurrent `complete` calls, committed together.
+    let completions = WriteBatcher<Completion, Job>(maxBatch: 500)
+    /// Every database operation of the store runs through it (see `DatabaseOperations`).
+    private let operations = DatabaseOperations()
     private let location: PostgresLocation
     /// Unique per process: a server ignores the notifications it sent itself.
     private let origin: String
@@ -85,11 +87,13 @@ public final class PostgresJobStore: JobStoreService {
             }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
+                group.addTask { await self.operations.expireWaits() }
+                group.addTask { await self.completions.run(parallel: 1) { await self.complete($0) } }
                 group.addTask {
                     await self.notifier.run(logger: self.logger) { payload in
                         try await self.autocommit { connection in
-                            _ = try await self.queries.run(
-                                connection, "SELECT pg_notify(\(PostgresNotifier.channel), \(payload))", logger: self.logger)
+                            _ = try await connection.query(
+                                "SELECT pg_notify(\(PostgresNotifier.channel), \(payload))", logger: self.logger).get()
                         }
                     }
                 }
@@ -162,7 +166,7 @@ public final class PostgresJobStore: JobStoreService {
         guard !followed.isEmpty else { return }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(self.queries.run(connection, """
+                try await Self.collect(connection.query("""
                     SELECT e.job_id, e.seq, e.kind, e.data, e.at FROM jobs j
                     JOIN job_events e ON e.job_id = j.id AND e.seq = j.last_seq
                     WHERE j.id = ANY(\(followed))
@@ -186,7 +190,7 @@ public final class PostgresJobStore: JobStoreService {
         let to = ids.map { wanted[$0]!.upperBound }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(self.queries.run(connection, """
+                try await Self.collect(connection.query("""
                     SELECT e.job_id, e.seq, e.kind, e.data, e.at
                     FROM unnest(\(ids)::text[], \(from)::bigint[], \(to)::bigint[]) AS r(job_id, from_seq, to_seq)
                     JOIN job_events e ON e.job_id = r.job_id AND e.seq BETWEEN r.from_seq AND r.to_seq
@@ -205,25 +209,33 @@ public final class PostgresJobStore: JobStoreService {
     /// in seq order) and to the other servers.
     func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> (T, WriteEffects)) async throws -> T {
         let (value, effects) = try await withConnection { connection in
-            try await self.queries.run(connection, "BEGIN", logger: self.logger)
+            _ = try await connection.query("BEGIN", logger: self.logger).get()
             var ticket: CommitOrder.Ticket?
             do {
                 let outcome = try await body(connection)
                 let reserved = self.commitOrder.reserve(outcome.1.events)
                 ticket = reserved
-                try await self.queries.run(connection, "COMMIT", logger: self.logger)
+                _ = try await connection.query("COMMIT", logger: self.logger).get()
                 self.commitOrder.finish(reserved, committed: true) { self.eventBus.publish($0) }
                 return outcome
             } catch {
                 if let ticket { self.commitOrder.finish(ticket, committed: false) { self.eventBus.publish($0) } }
-                _ = try? await self.queries.run(connection, "ROLLBACK", logger: self.logger)
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
                 throw error
             }
         }
-        eventBus.publishCancelRequests(effects.cancelRequests)
-        if effects.workAvailable { self.eventBus.work.fire() }
-        notifier.record(effects)
+        announce(effects, eventsPublished: true)
         return value
+    }
+
+    /// Tells this server's followers and workers, and the other servers, what a committed write changed.
+    /// A single-statement write's events go straight to the bus: no other write can fall between the
+    /// statement's commit and its publication for those jobs but one that the follower's gap check repairs.
+    func announce(_ effects: WriteEffects, eventsPublished: Bool = false) {
+        if !eventsPublished { eventBus.publish(effects.events) }
+        eventBus.publishCancelRequests(effects.cancelRequests)
+        if effects.workAvailable { eventBus.work.fire() }
+        notifier.record(effects)
     }
 
     /// Runs `body` on a pooled connection without a transaction: for reads and single statements (atomic alone).
@@ -238,7 +250,7 @@ public final class PostgresJobStore: JobStoreService {
         }
         if started.value == nil { _ = await started.wait() }
         do {
-            return try await leasingWithin(.seconds(3), body)
+            return try await operations.perform(on: client, body)
         } catch let error as OffloadError {
             throw error
         } catch is CancellationError {
@@ -251,44 +263,14 @@ public final class PostgresJobStore: JobStoreService {
         }
     }
 
-    /// Runs `body` on a pooled connection, giving up when none is free within `limit`: requests that queued
-    /// in the pool while the database was away would otherwise wait for it without bound.
-    private func leasingWithin<T: Sendable>(
-        _ limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
-    ) async throws -> T {
-        let leased = Latch<Void>()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await self.client.withConnection { connection in
-                    leased.set(())
-                    return try await body(connection)
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                if leased.value == nil { throw OffloadError.unavailable("the database is unavailable") }
-                return nil
-            }
-            while let next = try await group.next() {
-                if let value = next {
-                    group.cancelAll()
-                    return value
-                }
-            }
-            throw OffloadError.unavailable("the database is unavailable")
-        }
+    /// Decodes every row of a query. The rows are gathered on the connection's event loop and handed over
+    /// once, which costs one thread hop per query instead of one per batch of rows.
+    static func collect<T>(_ result: EventLoopFuture<PostgresQueryResult>, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
+        try await result.get().rows.map(decode)
     }
 
-    static func collect<T>(_ rows: PostgresRowSequence, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
-        var all: [T] = []
-        for try await row in rows { all.append(try decode(row)) }
-        return all
-    }
-
-    static func first<T>(_ rows: PostgresRowSequence, _ decode: (PostgresRow) throws -> T) async throws -> T? {
-        var found: T?
-        for try await row in rows where found == nil { found = try decode(row) }
-        return found
+    static func first<T>(_ result: EventLoopFuture<PostgresQueryResult>, _ decode: (PostgresRow) throws -> T) async throws -> T? {
+        try await result.get().rows.first.map(decode)
     }
 
     /// A short description for logs: the server's message and SQLSTATE, never the query or its values.
@@ -301,7 +283,7 @@ public final class PostgresJobStore: JobStoreService {
     }
 
     public func ping() async throws {
-        try await autocommit { connection in try await self.queries.run(connection, "SELECT 1", logger: self.logger) }
+        try await autocommit { connection in _ = try await connection.query("SELECT 1", logger: self.logger).get() }
     }
 
     // MARK: Configuration

@@ -88,6 +88,9 @@ public final class SQLiteJobStore: JobStoreService {
     private func checkpoint() {
         do {
             try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // The writer's own checkpoint is running; the next round copies what is left.
+            logger.debug("WAL checkpoint skipped: another checkpoint is running")
         } catch {
             logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
         }

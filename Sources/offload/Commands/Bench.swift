@@ -22,6 +22,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Concurrent clients for the throughput figure.") var concurrency = 32
     @Option(help: "Jobs followed over SSE for the pickup and first-event figures.") var follows = 50
     @Option(help: "SQLite synchronous level of the embedded server: normal or full.") var sqliteSync = "normal"
+    @Option(help: "Database of the embedded server: sqlite:PATH or postgres://… (default: SQLite in a temporary directory).")
+    var database: String?
+    @Option(help: "noop jobs for the end-to-end throughput figure (0: skip it).") var endToEndJobs = 10_000
+    @Option(help: "Jobs per request for the batched end-to-end figure.") var batchSize = 1_000
     @Option(help: "Write the figures as JSON to this file.") var json: String?
 
     func run() async throws {
@@ -43,6 +47,7 @@ struct Bench: AsyncParsableCommand {
         configuration.workers = workers
         configuration.announce = { _ in }
         configuration.durability = sqliteSync == "full" ? .full : .normal
+        configuration.database = database
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         configuration.onListening = { portContinuation.yield($0) }
         let stop = Latch<Void>()
@@ -71,7 +76,10 @@ struct Bench: AsyncParsableCommand {
 
     private func measure(http: HTTPClient, baseURL: String, key: String) async throws {
         let submitter = Submitter(http: http, baseURL: baseURL, key: key)
-        var report: [String: JSONValue] = ["server": .string(server ?? "embedded"), "workers": .int(Int64(workers))]
+        var report: [String: JSONValue] = [
+            "server": .string(server ?? "embedded"), "workers": .int(Int64(workers)),
+            "database": .string(database.map { (try? DatabaseLocation($0, dataDirectory: "."))?.redacted ?? "?" } ?? "sqlite (temporary)"),
+        ]
 
         for _ in 0..<200 { _ = try await submitter.submit("noop") }
 
@@ -99,6 +107,7 @@ struct Bench: AsyncParsableCommand {
         let concurrentRate = Double(perClient * concurrency) / seconds(ContinuousClock.now - concurrentStart)
         print(String(format: "submit throughput, %d clients, %d noop jobs: %.0f submits/s", concurrency, perClient * concurrency, concurrentRate))
         report["concurrentSubmitsPerSecond"] = .double(concurrentRate.rounded())
+        try await measureEndToEnd(http: http, baseURL: baseURL, key: key, report: &report)
 
         if follows > 0 {
             // Let the workers catch up so the follow figures measure an idle server.

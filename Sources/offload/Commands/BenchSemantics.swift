@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Histogram
@@ -63,7 +64,7 @@ extension Bench {
         report["pollMs"] = summary(polled)
     }
 
-    private func send(_ http: HTTPClient, _ method: String, _ url: String, key: String, body: JSONValue? = nil) async throws -> JSONValue {
+    func send(_ http: HTTPClient, _ method: String, _ url: String, key: String, body: JSONValue? = nil) async throws -> JSONValue {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "X-API-Key", value: key)
@@ -72,7 +73,10 @@ extension Bench {
             request.body = .bytes(ByteBuffer(bytes: body.jsonBytes()))
         }
         let response = try await http.execute(request, timeout: .seconds(30))
-        let buffer = try await response.body.collect(upTo: 1 << 20)
+        let buffer = try await response.body.collect(upTo: 16 << 20)
+        guard response.status.code < 400 else {
+            throw ValidationError("\(method) \(url) answered \(response.status.code): \(String(buffer: buffer))")
+        }
         return try JSONValue.parse(Array(buffer.readableBytesView))
     }
 }

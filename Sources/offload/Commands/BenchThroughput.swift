@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import OffloadCore
+
+/// The end-to-end figure of `offload bench`: `noop` jobs per second from the first submit to the last
+/// completion, submitted one per request and in batches.
+extension Bench {
+    func measureEndToEnd(http: HTTPClient, baseURL: String, key: String, report: inout [String: JSONValue]) async throws {
+        guard endToEndJobs > 0 else { return }
+        let single = try await endToEnd(http: http, baseURL: baseURL, key: key, batch: 1)
+        let batched = try await endToEnd(http: http, baseURL: baseURL, key: key, batch: batchSize)
+        print(String(format: "noop end to end, %d jobs, %d workers: %.0f jobs/s submitted one per request (%d clients), %.0f jobs/s in batches of %d",
+                     endToEndJobs, workers, single, concurrency, batched, batchSize))
+        report["endToEndJobsPerSecond"] = ["single": .double(single.rounded()), "batch": .double(batched.rounded())]
+    }
+
+    /// Jobs per second from the first submit until no job is PENDING or PROCESSING.
+    private func endToEnd(http: HTTPClient, baseURL: String, key: String, batch: Int) async throws -> Double {
+        try await waitUntilDone(http: http, baseURL: baseURL, key: key)
+        let started = ContinuousClock.now
+        let requests = (endToEndJobs + batch - 1) / batch
+        let clients = batch == 1 ? concurrency : min(4, requests)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    for request in stride(from: client, to: requests, by: clients) {
+                        let count = min(batch, endToEndJobs - request * batch)
+                        if batch == 1 {
+                            _ = try await send(http, "POST", baseURL + "/api/jobs", key: key, body: [
+                                "processingType": "noop", "data": .int(Int64(request)),
+                            ])
+                        } else {
+                            let jobs = JSONValue.array((0..<count).map { n in ["processingType": "noop", "data": .int(Int64(n))] })
+                            _ = try await send(http, "POST", baseURL + "/api/jobs/batch", key: key, body: ["jobs": jobs])
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await waitUntilDone(http: http, baseURL: baseURL, key: key)
+        let elapsed = ContinuousClock.now - started
+        return Double(endToEndJobs) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// Returns once no job is PENDING or PROCESSING (checked every 5 ms: the figure is that much coarse).
+    private func waitUntilDone(http: HTTPClient, baseURL: String, key: String) async throws {
+        while true {
+            var busy = false
+            for status in ["PROCESSING", "PENDING"] {
+                let page = try await send(http, "GET", baseURL + "/api/jobs?status=\(status)&limit=1", key: key)
+                if page["jobs"] != [] { busy = true }
+            }
+            if !busy { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
