@@ -24,7 +24,7 @@ extension PostgresJobStore {
                     SELECT id FROM jobs
                     WHERE status = 'PENDING' AND run_at <= \(now)
                         AND (\(request.processingTypes)::text[] IS NULL OR processing_type = ANY(\(request.processingTypes)))
-                        AND NOT EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = jobs.queue)
+                        AND queue NOT IN (SELECT queue FROM paused_queues)
                     ORDER BY priority DESC, run_at, id
                     LIMIT \(Int64(request.limit))
                     FOR UPDATE SKIP LOCKED
