@@ -26,7 +26,9 @@ func withStore<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore) 
         }
     case .postgres:
         let location = try await PostgresCluster.shared().makeDatabase()
-        let store = try await PostgresJobStore.open(location, logger: Logger(label: "test"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let store = try await PostgresJobStore.open(location, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.run() }
             defer { store.close() }

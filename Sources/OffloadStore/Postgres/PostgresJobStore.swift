@@ -88,7 +88,7 @@ public final class PostgresJobStore: JobStoreService {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
                 group.addTask { await self.operations.expireWaits() }
-                group.addTask { await self.completions.run(parallel: 1) { await self.complete($0) } }
+                group.addTask { await self.completions.run { await self.complete($0) } }
                 group.addTask {
                     await self.notifier.run(logger: self.logger) { payload in
                         try await self.autocommit { connection in

@@ -11,7 +11,6 @@ final class WriteBatcher<Request: Sendable, Response: Sendable>: Sendable {
 
     private struct State {
         var queued: [(Request, Waiter)] = []
-        var running = false
         var closed = false
     }
 
@@ -23,40 +22,25 @@ final class WriteBatcher<Request: Sendable, Response: Sendable>: Sendable {
         self.maxBatch = maxBatch
     }
 
+    /// Queues a request (it waits for the loop if the loop has not started yet) and answers its result.
     func submit(_ request: Request) async throws -> Response {
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
             let accepted = state.withLock { s -> Bool in
-                guard s.running, !s.closed else { return false }
+                guard !s.closed else { return false }
                 s.queued.append((request, waiter))
                 return true
             }
             if accepted {
                 arrived.fire()
             } else {
-                waiter.resume(throwing: OffloadError.unavailable("the store is not running"))
+                waiter.resume(throwing: OffloadError.unavailable("the store is shutting down"))
             }
         }
     }
 
-    /// Processes batches until cancelled, up to `parallel` at once (a new batch starts while others are in
-    /// flight, so a slow commit does not stall every caller); `process` answers one result per request, in
-    /// order. What is still queued when the loop ends is failed as unavailable.
-    func run(parallel: Int, _ process: @escaping @Sendable ([Request]) async -> [Result<Response, any Error>]) async {
-        state.withLock { $0.running = true }
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<max(1, parallel) {
-                group.addTask { await self.drain(process) }
-            }
-        }
-        let left = state.withLock { s -> [(Request, Waiter)] in
-            s.closed = true
-            defer { s.queued.removeAll() }
-            return s.queued
-        }
-        for (_, waiter) in left { waiter.resume(throwing: OffloadError.unavailable("the store is shutting down")) }
-    }
-
-    private func drain(_ process: @Sendable ([Request]) async -> [Result<Response, any Error>]) async {
+    /// Processes batches until cancelled; `process` answers one result per request, in order. What is still
+    /// queued when the loop ends is failed as unavailable.
+    func run(_ process: @Sendable ([Request]) async -> [Result<Response, any Error>]) async {
         while !Task.isCancelled {
             let generation = arrived.generation
             let batch = state.withLock { s -> [(Request, Waiter)] in
@@ -74,5 +58,11 @@ final class WriteBatcher<Request: Sendable, Response: Sendable>: Sendable {
                     ? results[index] : .failure(OffloadError.unavailable("the write was not processed")))
             }
         }
+        let left = state.withLock { s -> [(Request, Waiter)] in
+            s.closed = true
+            defer { s.queued.removeAll() }
+            return s.queued
+        }
+        for (_, waiter) in left { waiter.resume(throwing: OffloadError.unavailable("the store is shutting down")) }
     }
 }
