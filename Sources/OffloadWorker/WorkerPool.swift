@@ -71,9 +71,10 @@ public final class WorkerPool: Service {
                             }
                             busy.add(1, ordering: .relaxed)
                             jobs.addTask {
-                                await self.execute(leased)
-                                self.busy.subtract(1, ordering: .relaxed)
-                                self.slotFreed.fire()
+                                await self.execute(leased) {
+                                    self.busy.subtract(1, ordering: .relaxed)
+                                    self.slotFreed.fire()
+                                }
                             }
                         }
                     }
@@ -90,14 +91,21 @@ public final class WorkerPool: Service {
     /// one round trip to the store, not one per idle slot.
     private func leaseForFreeSlots() async -> [LeasedJob] {
         let generation = slotFreed.generation
-        let free = configuration.concurrency - busy.load(ordering: .relaxed)
+        var free = configuration.concurrency - busy.load(ordering: .relaxed)
         guard free > 0 else {
             await slotFreed.wait(since: generation)
             return []
         }
+        // A few slots free while most are busy: give the others 2 ms to finish, so one lease fills many slots
+        // instead of costing a round trip per slot (short jobs end in bursts).
+        if free * 4 < configuration.concurrency {
+            try? await Task.sleep(for: .milliseconds(2))
+            free = configuration.concurrency - busy.load(ordering: .relaxed)
+        }
+        let limit = free
         do {
             return try await untilDraining {
-                try await self.source.lease(limit: free, wait: self.configuration.leaseWait)
+                try await self.source.lease(limit: limit, wait: self.configuration.leaseWait)
             } ?? []
         } catch is CancellationError {
             return []
@@ -128,7 +136,10 @@ public final class WorkerPool: Service {
         }
     }
 
-    private func execute(_ leased: LeasedJob) async {
+    /// Runs one leased job and reports its end. `freeSlot` runs once the processor is done, before the final
+    /// report is delivered: the next job starts while this one's result is being committed, so a slot is
+    /// never idle waiting for the store (the job stays in `running`, heartbeated, until its report lands).
+    private func execute(_ leased: LeasedJob, freeSlot: @Sendable () -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
         var logger = self.logger
         logger[metadataKey: "jobId"] = "\(ref.jobId)"
@@ -140,6 +151,7 @@ public final class WorkerPool: Service {
         }
 
         guard let processor = registry[leased.job.processingType] else {
+            freeSlot()
             await deliver("fail", leased) {
                 try await self.source.fail($0, error: "no processor for type \(leased.job.processingType) on this worker")
             }
@@ -173,6 +185,7 @@ public final class WorkerPool: Service {
             group.cancelAll()
             return result
         }
+        freeSlot()
         switch outcome {
         case .completed(let result):
             await deliver("complete", leased) { try await source.complete($0, result: result) }
