@@ -11,37 +11,21 @@ extension PostgresJobStore {
         }
     }
 
-    /// One statement: `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index picks up to `limit` ready jobs
-    /// (servers leasing at once each take other rows), marks them PROCESSING and writes their status events.
+    /// One prepared statement (`LeaseStatement`): `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index picks
+    /// up to `limit` ready jobs (servers leasing at once each take other rows), marks them PROCESSING and
+    /// writes their status events.
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
         if let types = request.processingTypes, types.isEmpty { return [] }
         let now = Timestamps.millis(request.now)
         let expires = now + Int64(request.leaseDuration * 1000)
+        let statement = LeaseStatement(
+            now: now, processingTypes: request.processingTypes, limit: Int64(request.limit), workerId: request.workerId,
+            expiresAt: expires)
         let rows = try await autocommit { connection in
-            try await Self.collect(connection.query("""
-                WITH picked AS (
-                    SELECT id FROM jobs
-                    WHERE status = 'PENDING' AND run_at <= \(now)
-                        AND (\(request.processingTypes)::text[] IS NULL OR processing_type = ANY(\(request.processingTypes)))
-                        AND queue NOT IN (SELECT queue FROM paused_queues)
-                    ORDER BY priority DESC, run_at, id
-                    LIMIT \(Int64(request.limit))
-                    FOR UPDATE SKIP LOCKED
-                ), leased AS (
-                    UPDATE jobs SET status = 'PROCESSING', attempt = jobs.attempt + 1, worker_id = \(request.workerId),
-                        lease_token = md5(random()::text || clock_timestamp()::text || jobs.id), lease_expires_at = \(expires),
-                        started_at = \(now), progress = 0, message = NULL, last_seq = jobs.last_seq + 1
-                    FROM picked WHERE jobs.id = picked.id
-                    RETURNING \(unescaped: PostgresRows.jobColumns("jobs"))
-                ), status_events AS (
-                    INSERT INTO job_events (job_id, seq, kind, data, at)
-                    SELECT id, last_seq, 'status',
-                        json_build_object('status', 'PROCESSING', 'attempt', attempt, 'workerId', worker_id)::text, \(now)
-                    FROM leased
-                )
-                SELECT * FROM leased
-                """, logger: self.logger), PostgresRows.jobRow)
+            var rows: [JobRow] = []
+            for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
+            return rows
         }
         var leased: [LeasedJob] = []
         var effects = WriteEffects()
