@@ -89,6 +89,7 @@ public struct OffloadServerApp: Sendable {
             app,
             StreamCloser(bus: store.eventBus),
             LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
+            Scheduler(store: store, interval: .seconds(1), logger: logger),
         ]
         if let retention = configuration.retention {
             services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
@@ -128,6 +129,8 @@ public struct OffloadServerApp: Sendable {
             switches: switches
         ).register(on: api)
         TemplateRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
+            .register(on: api)
+        ScheduleRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)

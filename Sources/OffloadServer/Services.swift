@@ -4,6 +4,23 @@ import OffloadCore
 import OffloadStore
 import ServiceLifecycle
 
+/// Runs `round` every `interval` until graceful shutdown; a round that fails is logged and the next one
+/// tries again (the maintenance services: lease sweeper, pruner, scheduler).
+func everyInterval(
+    _ interval: Duration, logger: Logger, failure: String, _ round: @escaping @Sendable () async throws -> Void
+) async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            do {
+                try await round()
+            } catch {
+                logger.warning("\(failure)", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
+
 /// Puts jobs whose worker stopped heartbeating back to PENDING once their lease expires.
 struct LeaseSweeper: Service {
     let store: any JobStore
@@ -11,16 +28,9 @@ struct LeaseSweeper: Service {
     let logger: Logger
 
     func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let count = try await store.requeueExpiredLeases(now: Date())
-                    if count > 0 { logger.info("requeued jobs whose lease expired", metadata: ["count": "\(count)"]) }
-                } catch {
-                    logger.warning("lease sweep failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
+        await everyInterval(interval, logger: logger, failure: "lease sweep failed") {
+            let count = try await store.requeueExpiredLeases(now: Date())
+            if count > 0 { logger.info("requeued jobs whose lease expired", metadata: ["count": "\(count)"]) }
         }
     }
 }
@@ -34,22 +44,15 @@ struct Pruner: Service {
     let logger: Logger
 
     func run() async {
-        await cancelWhenGracefulShutdown {
+        await everyInterval(interval, logger: logger, failure: "pruning failed") {
+            var total = 0
+            defer { if total > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(total)"]) } }
             while !Task.isCancelled {
-                var total = 0
-                do {
-                    while !Task.isCancelled {
-                        let deleted = try await store.prune(finishedBefore: Date().addingTimeInterval(-retention), limit: batchSize)
-                        total += deleted
-                        if deleted < batchSize { break }
-                        // Let queued submits and reports in between batches.
-                        await Task.yield()
-                    }
-                } catch {
-                    logger.warning("pruning failed", metadata: ["error": "\(error)"])
-                }
-                if total > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(total)"]) }
-                try? await Task.sleep(for: interval)
+                let deleted = try await store.prune(finishedBefore: Date().addingTimeInterval(-retention), limit: batchSize)
+                total += deleted
+                if deleted < batchSize { break }
+                // Let queued submits and reports in between batches.
+                await Task.yield()
             }
         }
     }

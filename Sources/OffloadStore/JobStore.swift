@@ -84,6 +84,18 @@ public protocol JobStore: Sendable {
     /// Deletes a template; false when there was none.
     func deleteTemplate(name: String) async throws -> Bool
 
+    /// Saves (or replaces) a recurring job definition.
+    func saveSchedule(_ schedule: Schedule) async throws
+    /// Every schedule by name.
+    func schedules() async throws -> [Schedule]
+    /// Deletes a schedule; false when there was none.
+    func deleteSchedule(name: String) async throws -> Bool
+    /// The schedules whose next run is at or before `now`.
+    func dueSchedules(at now: Date) async throws -> [Schedule]
+    /// Moves a schedule's next run from `from` to `to`, only if it is still `from` (compare and set): of
+    /// several servers enqueuing the same tick, one advances it.
+    func advanceSchedule(name: String, from: Date, to: Date) async throws -> Bool
+
     func createKey(_ key: StoredKey) async throws
     func key(secretHash: String) async throws -> StoredKey?
     func keys() async throws -> [StoredKey]
@@ -206,4 +218,42 @@ public struct StoredKey: Sendable, Equatable {
     }
 
     public var info: APIKeyInfo { APIKeyInfo(id: id, name: name, role: role, tenant: tenant, createdAt: createdAt) }
+}
+
+/// A recurring job: a cron expression and the job it enqueues at each tick.
+public struct Schedule: Sendable, Equatable {
+    public var name: String
+    public var cron: String
+    public var processingType: String
+    public var queue: String
+    public var data: JSONValue
+    public var options: JSONValue
+    /// The tenant its jobs belong to (the admin key's that saved it).
+    public var tenant: String
+    /// The tick the schedule enqueues next (milliseconds, as stored).
+    public var nextRunAt: Date
+    public var createdAt: Date
+
+    public init(
+        name: String, cron: String, processingType: String, queue: String, data: JSONValue, options: JSONValue,
+        tenant: String, nextRunAt: Date, createdAt: Date
+    ) {
+        self.name = name
+        self.cron = cron
+        self.processingType = processingType
+        self.queue = queue
+        self.data = data
+        self.options = options
+        self.tenant = tenant
+        self.nextRunAt = Timestamps.date(millis: Timestamps.millis(nextRunAt))
+        self.createdAt = Timestamps.date(millis: Timestamps.millis(createdAt))
+    }
+
+    public var jsonValue: JSONValue {
+        [
+            "name": .string(name), "cron": .string(cron), "processingType": .string(processingType),
+            "queue": .string(queue), "data": data, "options": options, "tenant": .string(tenant),
+            "nextRunAt": .string(Timestamps.format(nextRunAt)), "createdAt": .string(Timestamps.format(createdAt)),
+        ]
+    }
 }

@@ -87,6 +87,55 @@ extension PostgresJobStore {
         }
     }
 
+    // MARK: Schedules
+
+    public func saveSchedule(_ schedule: Schedule) async throws {
+        try await autocommit { connection in
+            _ = try await connection.query("""
+                INSERT INTO schedules (name, cron, processing_type, queue, data, options, tenant, next_run_at, created_at)
+                VALUES (\(schedule.name), \(schedule.cron), \(schedule.processingType), \(schedule.queue),
+                    \(schedule.data.jsonString()), \(schedule.options.jsonString()), \(schedule.tenant),
+                    \(Timestamps.millis(schedule.nextRunAt)), \(Timestamps.millis(schedule.createdAt)))
+                ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, processing_type = excluded.processing_type,
+                    queue = excluded.queue, data = excluded.data, options = excluded.options, tenant = excluded.tenant,
+                    next_run_at = excluded.next_run_at
+                """, logger: self.logger).get()
+        }
+    }
+
+    public func schedules() async throws -> [Schedule] {
+        try await autocommit { connection in
+            try await Self.collect(connection.query(
+                "SELECT \(unescaped: PostgresRows.scheduleColumns) FROM schedules ORDER BY name", logger: self.logger),
+                PostgresRows.schedule)
+        }
+    }
+
+    public func deleteSchedule(name: String) async throws -> Bool {
+        try await autocommit { connection in
+            try await Self.first(connection.query(
+                "DELETE FROM schedules WHERE name = \(name) RETURNING name", logger: self.logger)) { _ in true } ?? false
+        }
+    }
+
+    public func dueSchedules(at now: Date) async throws -> [Schedule] {
+        try await autocommit { connection in
+            try await Self.collect(connection.query("""
+                SELECT \(unescaped: PostgresRows.scheduleColumns) FROM schedules
+                WHERE next_run_at <= \(Timestamps.millis(now)) ORDER BY next_run_at
+                """, logger: self.logger), PostgresRows.schedule)
+        }
+    }
+
+    public func advanceSchedule(name: String, from: Date, to: Date) async throws -> Bool {
+        try await autocommit { connection in
+            try await Self.first(connection.query("""
+                UPDATE schedules SET next_run_at = \(Timestamps.millis(to))
+                WHERE name = \(name) AND next_run_at = \(Timestamps.millis(from)) RETURNING name
+                """, logger: self.logger)) { _ in true } ?? false
+        }
+    }
+
     // MARK: Keys
 
     public func createKey(_ key: StoredKey) async throws {

@@ -17,6 +17,7 @@ enum PostgresRows {
 
     static let eventColumns = "job_id, seq, kind, data, at"
     static let keyColumns = "id, name, role, tenant, secret_hash, created_at"
+    static let scheduleColumns = "name, cron, processing_type, queue, data, options, tenant, next_run_at, created_at"
 
     static func jobRow(_ row: PostgresRow) throws -> JobRow {
         let r = row.makeRandomAccess()
@@ -67,6 +68,15 @@ enum PostgresRows {
         let (id, name, roleText, tenant, hash, created) = try row.decode((String, String, String, String, String, Int64).self)
         guard let role = Role(rawValue: roleText) else { throw OffloadError.unavailable("corrupt key row") }
         return StoredKey(id: id, name: name, role: role, tenant: tenant, secretHash: hash, createdAt: Timestamps.date(millis: created))
+    }
+
+    static func schedule(_ row: PostgresRow) throws -> Schedule {
+        let (name, cron, type, queue, data, options, tenant, next, created) =
+            try row.decode((String, String, String, String, String, String, String, Int64, Int64).self)
+        return Schedule(
+            name: name, cron: cron, processingType: type, queue: queue, data: try JSONValue.parse(data),
+            options: try JSONValue.parse(options), tenant: tenant, nextRunAt: Timestamps.date(millis: next),
+            createdAt: Timestamps.date(millis: created))
     }
 
     /// Events as the column arrays that `INSERT … SELECT * FROM unnest(…)` takes: one round trip for any number.

@@ -92,6 +92,22 @@ enum PostgresSchema {
             "CREATE TABLE disabled_types (processing_type TEXT PRIMARY KEY, disabled_at BIGINT NOT NULL)",
             "CREATE TABLE job_templates (name TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at BIGINT NOT NULL)",
         ]),
+        ("002_schedules", [
+            """
+            CREATE TABLE schedules (
+                name TEXT PRIMARY KEY,
+                cron TEXT NOT NULL,
+                processing_type TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                data TEXT NOT NULL,
+                options TEXT NOT NULL,
+                tenant TEXT NOT NULL,
+                next_run_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX schedules_due ON schedules (next_run_at)",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.

@@ -589,6 +589,55 @@ public final class SQLiteJobStore: JobStoreService {
         }
     }
 
+    // MARK: Schedules
+
+    public func saveSchedule(_ schedule: Schedule) async throws {
+        try await writer.write { db in
+            try db.cachedStatement(sql: """
+                INSERT INTO schedules (name, cron, processing_type, queue, data, options, tenant, next_run_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, processing_type = excluded.processing_type,
+                    queue = excluded.queue, data = excluded.data, options = excluded.options, tenant = excluded.tenant,
+                    next_run_at = excluded.next_run_at
+                """).execute(arguments: [
+                    schedule.name, schedule.cron, schedule.processingType, schedule.queue, schedule.data.jsonString(),
+                    schedule.options.jsonString(), schedule.tenant, Timestamps.millis(schedule.nextRunAt),
+                    Timestamps.millis(schedule.createdAt),
+                ])
+            return ((), .none)
+        }
+    }
+
+    public func schedules() async throws -> [Schedule] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.scheduleColumns) FROM schedules ORDER BY name").map(SQLiteRows.schedule)
+        }
+    }
+
+    public func deleteSchedule(name: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "DELETE FROM schedules WHERE name = ?").execute(arguments: [name])
+            return (db.changesCount > 0, .none)
+        }
+    }
+
+    public func dueSchedules(at now: Date) async throws -> [Schedule] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(Self.scheduleColumns) FROM schedules WHERE next_run_at <= ? ORDER BY next_run_at"),
+                arguments: [Timestamps.millis(now)]
+            ).map(SQLiteRows.schedule)
+        }
+    }
+
+    public func advanceSchedule(name: String, from: Date, to: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "UPDATE schedules SET next_run_at = ? WHERE name = ? AND next_run_at = ?")
+                .execute(arguments: [Timestamps.millis(to), name, Timestamps.millis(from)])
+            return (db.changesCount > 0, .none)
+        }
+    }
+
     // MARK: Keys
 
     public func createKey(_ key: StoredKey) async throws {
@@ -639,6 +688,7 @@ public final class SQLiteJobStore: JobStoreService {
     // MARK: Helpers
 
     private static let keyColumns = "id, name, role, tenant, secret_hash, created_at"
+    static let scheduleColumns = "name, cron, processing_type, queue, data, options, tenant, next_run_at, created_at"
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {

@@ -69,4 +69,11 @@ enum SQLiteRows {
             id: row[0], name: row[1], role: role, tenant: row[3], secretHash: row[4],
             createdAt: Timestamps.date(millis: row[5]))
     }
+
+    static func schedule(_ row: Row) throws -> Schedule {
+        Schedule(
+            name: row[0], cron: row[1], processingType: row[2], queue: row[3], data: try JSONValue.parse(row[4] as String),
+            options: try JSONValue.parse(row[5] as String), tenant: row[6], nextRunAt: Timestamps.date(millis: row[7]),
+            createdAt: Timestamps.date(millis: row[8]))
+    }
 }

@@ -96,6 +96,22 @@ enum SQLiteSchema {
                 CREATE TABLE job_templates (name TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, updated_at INTEGER NOT NULL)
                 """)
         }
+        migrator.registerMigration("008_schedules") { db in
+            try db.execute(sql: """
+                CREATE TABLE schedules (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    cron TEXT NOT NULL,
+                    processing_type TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    options TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    next_run_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX schedules_due ON schedules (next_run_at);
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import OffloadCore
+import OffloadStore
+import OffloadWorker
+
+/// Recurring jobs (admin): `POST /api/schedules` with a name, a cron expression (UTC) and the job to enqueue.
+struct ScheduleRoutes {
+    let store: any JobStore
+    let processors: ProcessorRegistry
+    let maxBodyBytes: Int
+
+    func register(on group: RouterGroup<OffloadRequestContext>) {
+        group.post("/schedules") { request, context -> Response in
+            let identity = try context.require(.admin)
+            let body = try await HTTPJSON.value(from: request, limit: maxBodyBytes)
+            let schedule = try Self.schedule(from: body, tenant: identity.tenant, processors: processors, now: Date())
+            try await store.saveSchedule(schedule)
+            return HTTPJSON.response(json: schedule.jsonValue, status: .created)
+        }
+        group.get("/schedules") { _, context -> Response in
+            _ = try context.require(.admin)
+            return HTTPJSON.page("schedules", try await store.schedules().map(\.jsonValue), nextCursor: nil)
+        }
+        group.delete("/schedules/{name}") { _, context -> Response in
+            _ = try context.require(.admin)
+            let name = try context.parameters.require("name")
+            guard try await store.deleteSchedule(name: name) else { throw OffloadError.notFound("no schedule \(name)") }
+            return Response(status: .noContent)
+        }
+    }
+
+    static func schedule(from body: JSONValue, tenant: String, processors: ProcessorRegistry, now: Date) throws -> Schedule {
+        guard let name = body["name"]?.stringValue, !name.isEmpty, name.count <= 100,
+            name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
+        else {
+            throw OffloadError.badRequest("a schedule needs a name of 1 to 100 letters, digits, '-', '_' or '.'")
+        }
+        guard let cronText = body["cron"]?.stringValue else { throw OffloadError.badRequest("a schedule needs a cron expression") }
+        let cron = try CronExpression(cronText)
+        guard let type = body["processingType"]?.stringValue else {
+            throw OffloadError.badRequest("a schedule needs a processingType")
+        }
+        let data = body["data"] ?? .null
+        try processors.validate(type: type, data: data)
+        let options = body["options"] ?? [:]
+        guard var fields = options.objectValue else { throw OffloadError.badRequest("options must be a JSON object") }
+        let queue = body["queue"]?.stringValue ?? options["queue"]?.stringValue ?? NewJob.defaultQueue
+        fields["queue"] = .string(queue)
+        // The job each tick makes must be valid now, not fail every minute later.
+        _ = try NewJob(
+            submission: JobSubmission(processingType: type, data: data, options: .object(fields)),
+            tenant: tenant, jobId: "job_check", now: now)
+        guard let next = cron.next(after: now) else {
+            throw OffloadError.unprocessable("the cron expression '\(cronText)' never matches a date")
+        }
+        return Schedule(
+            name: name, cron: cron.description, processingType: type, queue: queue, data: data, options: options,
+            tenant: tenant, nextRunAt: next, createdAt: now)
+    }
+}

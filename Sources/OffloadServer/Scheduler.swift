@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+import OffloadCore
+import OffloadStore
+import ServiceLifecycle
+
+/// Enqueues each schedule's job once per cron tick.
+///
+/// Every server runs one. A tick's job carries the idempotency key `schedule:NAME:TICK`, so servers that
+/// enqueue the same tick at once store one job; then each tries to move the schedule to its next tick
+/// with a compare-and-set, which one of them wins. The tick to enqueue is kept in the store, so a server
+/// that was down at a tick enqueues it when it comes back (once, however many ticks it missed).
+struct Scheduler: Service {
+    let store: any JobStore
+    /// How often due schedules are looked for (ticks are whole minutes).
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        await everyInterval(interval, logger: logger, failure: "enqueuing scheduled jobs failed") {
+            try await enqueueDue(now: Date())
+        }
+    }
+
+    /// Enqueues the job of every schedule due at `now`; answers what each submit answered.
+    @discardableResult
+    func enqueueDue(now: Date) async throws -> [SubmitOutcome] {
+        var outcomes: [SubmitOutcome] = []
+        for schedule in try await store.dueSchedules(at: now) {
+            let tick = schedule.nextRunAt
+            var logger = self.logger
+            logger[metadataKey: "schedule"] = "\(schedule.name)"
+            do {
+                var options = schedule.options.objectValue ?? [:]
+                options["idempotencyKey"] = .string("schedule:\(schedule.name):\(Timestamps.millis(tick))")
+                options["queue"] = .string(schedule.queue)
+                let job = try NewJob(
+                    submission: JobSubmission(processingType: schedule.processingType, data: schedule.data, options: .object(options)),
+                    tenant: schedule.tenant, jobId: IDGenerator().jobId(at: now), now: now)
+                let outcome = try await store.submit([job])
+                outcomes += outcome
+                if let created = outcome.first, created.created {
+                    logger.info("enqueued a scheduled job", metadata: ["jobId": "\(created.job.jobId)"])
+                }
+            } catch let error as OffloadError where error.code != "unavailable" {
+                // A schedule that cannot make a valid job still moves on, instead of failing every second.
+                logger.warning("a schedule's job was refused", metadata: ["error": "\(error.message)"])
+            }
+            guard let next = try? CronExpression(schedule.cron).next(after: now) else {
+                logger.warning("the schedule never runs again; it stays due until it is changed or deleted")
+                continue
+            }
+            _ = try await store.advanceSchedule(name: schedule.name, from: tick, to: next)
+        }
+        return outcomes
+    }
+}
