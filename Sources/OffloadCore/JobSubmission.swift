@@ -122,6 +122,13 @@ public struct NewJob: Sendable, Equatable {
             throw OffloadError.unprocessable("processingType must be a non-empty string of at most 64 characters")
         }
         var cacheMaxAge: TimeInterval?
+        if let url = try string("webhookUrl", maxLength: 2048) {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                parsed.host?.isEmpty == false
+            else {
+                throw OffloadError.unprocessable("options.webhookUrl must be an http or https URL")
+            }
+        }
         if let cache = fields["cache"], !cache.isNull {
             guard let ttl = cache["ttlSeconds"]?.intValue, (1...2_592_000).contains(ttl) else {
                 throw OffloadError.unprocessable("options.cache must be {\"ttlSeconds\": 1...2592000}")

@@ -32,7 +32,11 @@ public struct OffloadServerApp: Sendable {
             let secret = try Secrets.jwtSecret(configuration: configuration, logger: logger)
             try await Secrets.ensureAdminKey(store: store, configuration: configuration, logger: logger)
             let tokens = await TokenIssuer(secret: secret)
-            let services = makeServices(store: store, tokens: tokens)
+            let webhooks = WebhookSender(
+                store: store, secret: try Secrets.webhookSecret(configuration: configuration, logger: logger),
+                retryBase: configuration.webhookRetryBase, maxAttempts: configuration.webhookMaxAttempts,
+                interval: configuration.webhookInterval, logger: logger)
+            let services = makeServices(store: store, tokens: tokens) + [webhooks]
             var configs = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             if let request = configuration.shutdownRequest {
                 configs.append(.init(service: ShutdownOnRequest(request: request), successTerminationBehavior: .gracefullyShutdownGroup))
@@ -144,13 +148,26 @@ public struct OffloadServerApp: Sendable {
 /// The JWT secret and the first admin key: from the environment, or generated once and kept safe.
 enum Secrets {
     static func jwtSecret(configuration: ServerConfiguration, logger: Logger) throws -> String {
-        if let secret = configuration.jwtSecret {
-            guard secret.utf8.count >= 32 else {
-                throw OffloadError.badRequest("OFFLOAD_JWT_SECRET must be at least 32 characters")
+        try secret(given: configuration.jwtSecret, variable: "OFFLOAD_JWT_SECRET", file: "jwt-secret", configuration: configuration, logger: logger)
+    }
+
+    static func webhookSecret(configuration: ServerConfiguration, logger: Logger) throws -> String {
+        try secret(
+            given: configuration.webhookSecret, variable: "OFFLOAD_WEBHOOK_SECRET", file: "webhook-secret",
+            configuration: configuration, logger: logger)
+    }
+
+    /// A secret from the environment, or one generated once into a 0600 file in the data directory.
+    private static func secret(
+        given: String?, variable: String, file: String, configuration: ServerConfiguration, logger: Logger
+    ) throws -> String {
+        if let given {
+            guard given.utf8.count >= 32 else {
+                throw OffloadError.badRequest("\(variable) must be at least 32 characters")
             }
-            return secret
+            return given
         }
-        let path = (configuration.dataDirectory as NSString).appendingPathComponent("jwt-secret")
+        let path = (configuration.dataDirectory as NSString).appendingPathComponent(file)
         let fileManager = FileManager.default
         if let data = fileManager.contents(atPath: path),
             let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -161,9 +178,9 @@ enum Secrets {
         }
         let secret = IDGenerator().secret(bytes: 32)
         guard fileManager.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw OffloadError.unavailable("cannot write the JWT secret file \(path)")
+            throw OffloadError.unavailable("cannot write the secret file \(path)")
         }
-        logger.info("generated a JWT secret", metadata: ["file": "\(path)"])
+        logger.info("generated a secret", metadata: ["file": "\(path)"])
         return secret
     }
 

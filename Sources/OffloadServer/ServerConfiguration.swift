@@ -29,6 +29,15 @@ public struct ServerConfiguration: Sendable {
     public var adminKey: String?
     /// From `OFFLOAD_JWT_SECRET`; nil: a generated secret kept in `<dataDirectory>/jwt-secret` (0600).
     public var jwtSecret: String?
+    /// From `OFFLOAD_WEBHOOK_SECRET`: the HMAC-SHA256 key of webhook signatures; nil: generated into
+    /// `<dataDirectory>/webhook-secret` (0600). Several servers need the same one.
+    public var webhookSecret: String?
+    /// The first webhook retry waits this long, each next one twice as long (at most an hour).
+    public var webhookRetryBase: TimeInterval = 2
+    /// Attempts before a webhook is given up.
+    public var webhookMaxAttempts = 10
+    /// How often due webhooks are looked for.
+    public var webhookInterval: Duration = .seconds(1)
     public var processors = ProcessorRegistry.builtIn
     public var retryPolicy = RetryPolicy()
     /// Called with the bound port once the server listens (tests bind port 0).

@@ -96,6 +96,13 @@ public protocol JobStore: Sendable {
     /// several servers enqueuing the same tick, one advances it.
     func advanceSchedule(name: String, from: Date, to: Date) async throws -> Bool
 
+    /// Claims up to `limit` webhook deliveries due at `now` for `claimFor` seconds (another server skips them
+    /// meanwhile); each comes with its attempt number, counted from 1. A job whose `options.webhookUrl` is set
+    /// gets its delivery in the same transaction that makes it COMPLETED, FAILED or CANCELLED.
+    func claimWebhooks(now: Date, claimFor: TimeInterval, limit: Int) async throws -> [WebhookDelivery]
+    /// Records a delivery attempt: delivered, or failed and tried again at `retryAt` (nil: given up).
+    func finishWebhook(jobId: String, delivered: Bool, error: String?, retryAt: Date?, at: Date) async throws
+
     func createKey(_ key: StoredKey) async throws
     func key(secretHash: String) async throws -> StoredKey?
     func keys() async throws -> [StoredKey]
@@ -255,5 +262,19 @@ public struct Schedule: Sendable, Equatable {
             "queue": .string(queue), "data": data, "options": options, "tenant": .string(tenant),
             "nextRunAt": .string(Timestamps.format(nextRunAt)), "createdAt": .string(Timestamps.format(createdAt)),
         ]
+    }
+}
+
+/// A webhook to send: the final job `jobId` to `url`.
+public struct WebhookDelivery: Sendable, Equatable {
+    public var jobId: String
+    public var url: String
+    /// This attempt, counted from 1.
+    public var attempt: Int
+
+    public init(jobId: String, url: String, attempt: Int) {
+        self.jobId = jobId
+        self.url = url
+        self.attempt = attempt
     }
 }

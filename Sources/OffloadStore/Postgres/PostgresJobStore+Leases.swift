@@ -125,6 +125,7 @@ extension PostgresJobStore {
                     effects.events.append(JobEvent(jobId: row.job.jobId, seq: row.lastSeq, kind: .completed, data: row.job.jsonValue, at: at))
                 }
                 try await self.insert(effects.events, connection)
+                try await self.queueWebhooks(for: Array(done.values), at: Date(), connection)
                 var statuses: [String: String] = [:]
                 if rows.count < batch.count {
                     for (id, status) in try await Self.collect(connection.query(
@@ -359,9 +360,26 @@ extension PostgresJobStore {
         let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
         let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: kind, data: row.job.jsonValue, at: at)
         try await insert([event], connection)
+        try await queueWebhooks(for: [row.job], at: at, connection)
         var effects = WriteEffects()
         effects.events = [event]
         return (row.job, effects)
+    }
+
+    /// Queues the webhook of every finished job that asked for one, in the transaction that finished it.
+    /// A job retried and finished again notifies again.
+    func queueWebhooks(for jobs: [Job], at: Date, _ connection: PostgresConnection) async throws {
+        let wanted = jobs.compactMap { job in job.options["webhookUrl"]?.stringValue.map { (job.jobId, $0) } }
+        guard !wanted.isEmpty else { return }
+        let ids = wanted.map(\.0)
+        let urls = wanted.map(\.1)
+        let millis = Timestamps.millis(at)
+        _ = try await connection.query("""
+            INSERT INTO webhook_deliveries (job_id, url, state, attempts, next_attempt_at, updated_at)
+            SELECT id, url, 'pending', 0, \(millis), \(millis) FROM unnest(\(ids)::text[], \(urls)::text[]) AS u(id, url)
+            ON CONFLICT (job_id) DO UPDATE SET url = excluded.url, state = 'pending', attempts = 0,
+                next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at
+            """, logger: logger).get()
     }
 
     /// Puts a running job back to PENDING at `runAt`, optionally not counting the attempt that ends.

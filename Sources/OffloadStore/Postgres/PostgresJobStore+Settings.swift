@@ -136,6 +136,39 @@ extension PostgresJobStore {
         }
     }
 
+    // MARK: Webhooks
+
+    /// `FOR UPDATE SKIP LOCKED`: servers claiming at once take different deliveries.
+    public func claimWebhooks(now: Date, claimFor: TimeInterval, limit: Int) async throws -> [WebhookDelivery] {
+        try await autocommit { connection in
+            try await Self.collect(connection.query("""
+                WITH due AS (
+                    SELECT job_id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= \(Timestamps.millis(now))
+                    ORDER BY next_attempt_at LIMIT \(Int64(max(1, limit))) FOR UPDATE SKIP LOCKED
+                )
+                UPDATE webhook_deliveries w SET attempts = w.attempts + 1,
+                    next_attempt_at = \(Timestamps.millis(now.addingTimeInterval(claimFor))), updated_at = \(Timestamps.millis(now))
+                FROM due WHERE w.job_id = due.job_id
+                RETURNING w.job_id, w.url, w.attempts
+                """, logger: self.logger)) { row in
+                let (jobId, url, attempt) = try row.decode((String, String, Int).self)
+                return WebhookDelivery(jobId: jobId, url: url, attempt: attempt)
+            }
+        }
+    }
+
+    public func finishWebhook(jobId: String, delivered: Bool, error: String?, retryAt: Date?, at: Date) async throws {
+        let state = delivered ? "delivered" : retryAt == nil ? "failed" : "pending"
+        try await autocommit { connection in
+            _ = try await connection.query("""
+                UPDATE webhook_deliveries SET state = \(state), last_error = \(error)::text,
+                    next_attempt_at = COALESCE(\(retryAt.map(Timestamps.millis))::bigint, next_attempt_at),
+                    updated_at = \(Timestamps.millis(at))
+                WHERE job_id = \(jobId)
+                """, logger: self.logger).get()
+        }
+    }
+
     // MARK: Keys
 
     public func createKey(_ key: StoredKey) async throws {

@@ -108,6 +108,20 @@ enum PostgresSchema {
             """,
             "CREATE INDEX schedules_due ON schedules (next_run_at)",
         ]),
+        ("003_webhook_deliveries", [
+            """
+            CREATE TABLE webhook_deliveries (
+                job_id TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                last_error TEXT,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.

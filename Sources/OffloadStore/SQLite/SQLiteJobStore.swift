@@ -638,6 +638,36 @@ public final class SQLiteJobStore: JobStoreService {
         }
     }
 
+    // MARK: Webhooks
+
+    public func claimWebhooks(now: Date, claimFor: TimeInterval, limit: Int) async throws -> [WebhookDelivery] {
+        try await writer.write { db in
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+                    WHERE job_id IN (SELECT job_id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
+                        ORDER BY next_attempt_at LIMIT ?)
+                    RETURNING job_id, url, attempts
+                    """),
+                arguments: [
+                    Timestamps.millis(now.addingTimeInterval(claimFor)), Timestamps.millis(now), Timestamps.millis(now),
+                    max(1, limit),
+                ])
+            return (rows.map { WebhookDelivery(jobId: $0[0], url: $0[1], attempt: $0[2]) }, .none)
+        }
+    }
+
+    public func finishWebhook(jobId: String, delivered: Bool, error: String?, retryAt: Date?, at: Date) async throws {
+        try await writer.write { db in
+            let state = delivered ? "delivered" : retryAt == nil ? "failed" : "pending"
+            try db.cachedStatement(sql: """
+                UPDATE webhook_deliveries SET state = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
+                    updated_at = ? WHERE job_id = ?
+                """).execute(arguments: [state, error, retryAt.map(Timestamps.millis), Timestamps.millis(at), jobId])
+            return ((), .none)
+        }
+    }
+
     // MARK: Keys
 
     public func createKey(_ key: StoredKey) async throws {
@@ -784,6 +814,15 @@ public final class SQLiteJobStore: JobStoreService {
         let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
         let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: kind, data: jobRow.job.jsonValue, at: at)
         try insert(event, db)
+        if let url = jobRow.job.options["webhookUrl"]?.stringValue {
+            // A job retried and finished again notifies again.
+            try db.cachedStatement(sql: """
+                INSERT INTO webhook_deliveries (job_id, url, state, attempts, next_attempt_at, updated_at)
+                VALUES (?, ?, 'pending', 0, ?, ?)
+                ON CONFLICT (job_id) DO UPDATE SET url = excluded.url, state = 'pending', attempts = 0,
+                    next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at
+                """).execute(arguments: [jobId, url, Timestamps.millis(at), Timestamps.millis(at)])
+        }
         var effects = WriteEffects()
         effects.events = [event]
         return (jobRow.job, effects)

@@ -112,6 +112,20 @@ enum SQLiteSchema {
                 CREATE INDEX schedules_due ON schedules (next_run_at);
                 """)
         }
+        migrator.registerMigration("009_webhook_deliveries") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_deliveries (
+                    job_id TEXT PRIMARY KEY NOT NULL,
+                    url TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+                """)
+        }
         return migrator
     }
 }

@@ -55,6 +55,7 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.adminKey = environment["OFFLOAD_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.jwtSecret = environment["OFFLOAD_JWT_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.webhookSecret = environment["OFFLOAD_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         let announcedHost = host
         configuration.onListening = { port in
             print("offload listening on http://\(announcedHost):\(port)")
