@@ -99,14 +99,8 @@ public struct OffloadServerApp: Sendable {
             services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
         }
         if configuration.workers > 0 {
-            let source = InProcessJobSource(
-                store: store,
-                workerId: "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
-                processingTypes: configuration.processors.types,
-                leaseSeconds: configuration.leaseSeconds,
-                retryPolicy: configuration.retryPolicy)
             services.append(WorkerPool(
-                source: source,
+                source: inProcessSource(store: store),
                 registry: configuration.processors,
                 configuration: .init(
                     concurrency: configuration.workers,
@@ -115,6 +109,16 @@ public struct OffloadServerApp: Sendable {
                 logger: logger))
         }
         return services
+    }
+
+    /// The server's own workers' view of the store (the synchronous fallback runs jobs through it too).
+    private func inProcessSource(store: any JobStore) -> InProcessJobSource {
+        InProcessJobSource(
+            store: store,
+            workerId: "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+            processingTypes: configuration.processors.types,
+            leaseSeconds: configuration.leaseSeconds,
+            retryPolicy: configuration.retryPolicy)
     }
 
     func makeRouter(store: any JobStore, tokens: TokenIssuer) -> Router<OffloadRequestContext> {
@@ -128,9 +132,11 @@ public struct OffloadServerApp: Sendable {
         let api = router.group("/api").add(middleware: auth)
         let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive)
         let switches = TypeSwitches(store: store)
+        let synchronous = SynchronousRun(
+            source: inProcessSource(store: store), processors: configuration.processors, waitForOthers: .seconds(60))
         JobRoutes(
             store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
-            switches: switches
+            switches: switches, synchronous: synchronous
         ).register(on: api)
         TemplateRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)

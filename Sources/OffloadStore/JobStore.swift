@@ -70,11 +70,12 @@ public protocol JobStore: Sendable {
     /// The queues that are paused now.
     func pausedQueues() async throws -> Set<String>
 
-    /// Switches a processing type on or off (002's per-type flags).
-    func setType(_ processingType: String, enabled: Bool, at: Date) async throws
+    /// Switches a processing type on or off (002's per-type flags); `fallback` says what a submit of the type
+    /// gets while it is off.
+    func setType(_ processingType: String, enabled: Bool, fallback: TypeFallback, at: Date) async throws
 
-    /// The processing types switched off now.
-    func disabledTypes() async throws -> Set<String>
+    /// The processing types switched off now, with their fallback.
+    func disabledTypes() async throws -> [String: TypeFallback]
 
     /// Saves (or replaces) a named job template: a submission body whose fields fill in what a submit leaves out.
     func saveTemplate(name: String, body: JSONValue, at: Date) async throws
@@ -118,6 +119,14 @@ public protocol JobStore: Sendable {
 /// while `run()` runs, and `close()` ends `run()` once what is queued is done.
 public protocol JobStoreService: JobStore, Service {
     func close()
+}
+
+/// What a submit of a switched-off processing type gets.
+public enum TypeFallback: String, Sendable, CaseIterable {
+    /// A 422 that says the type is switched off.
+    case refuse
+    /// The job runs at once on the server that took the submit, which answers it finished (002's fallback).
+    case sync
 }
 
 /// The answer to one submitted job.
@@ -185,13 +194,18 @@ public struct LeaseRequest: Sendable, Equatable {
     public var limit: Int
     public var leaseDuration: TimeInterval
     public var now: Date
+    /// Only these jobs (the server running a job synchronously leases that one); nil: any ready job.
+    public var jobIds: [String]?
 
-    public init(workerId: String, processingTypes: [String]?, limit: Int, leaseDuration: TimeInterval, now: Date) {
+    public init(
+        workerId: String, processingTypes: [String]?, limit: Int, leaseDuration: TimeInterval, now: Date, jobIds: [String]? = nil
+    ) {
         self.workerId = workerId
         self.processingTypes = processingTypes
         self.limit = limit
         self.leaseDuration = leaseDuration
         self.now = now
+        self.jobIds = jobIds
     }
 }
 

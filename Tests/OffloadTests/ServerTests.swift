@@ -370,9 +370,32 @@ struct ServerTests {
             #expect(refused.status == 422)
             #expect(refused.json["error"]?["message"] == "processing type 'type1' is switched off")
             let types = try await server.call("GET", "/api/types").json["types"]?.arrayValue ?? []
-            #expect(types.contains(["processingType": "type1", "enabled": false]))
+            #expect(types.contains(["processingType": "type1", "enabled": false, "fallback": "refuse"]))
             _ = try await server.call("PUT", "/api/types/type1", json: ["enabled": true])
             #expect(try await server.call("POST", "/api/jobs", json: ["processingType": "type1", "data": []]).status == 201)
+        }
+    }
+
+    @Test("a type switched off with fallback sync runs on the server inside the submit, which answers it finished")
+    func synchronousFallback() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let off = try await server.call("PUT", "/api/types/type1", json: ["enabled": false, "fallback": "sync"])
+            #expect(off.json == ["processingType": "type1", "enabled": false, "fallback": "sync"])
+            #expect(try await server.call("PUT", "/api/types/type1", json: ["enabled": false, "fallback": "later"]).status == 400)
+            // No worker runs here: only the fallback can finish it.
+            let reply = try await server.call("POST", "/api/jobs", json: [
+                "processingType": "type1", "data": [["id": 1, "name": "a"], ["id": 2, "name": "b"]],
+            ])
+            #expect(reply.status == 200)
+            #expect(reply.json["status"] == "COMPLETED")
+            #expect(reply.json["progress"] == 100)
+            #expect(reply.json["result"]?.arrayValue?.count == 2)
+            let id = try #require(reply.json["jobId"]?.stringValue)
+            let events = try await server.call("GET", "/api/jobs/\(id)/events").json["events"]?.arrayValue ?? []
+            #expect(events.compactMap { $0["kind"]?.stringValue } == ["status", "status", "progress", "progress", "completed"])
+            // Batches keep refusing a switched-off type: the fallback answers one job per request.
+            let batch = try await server.call("POST", "/api/jobs/batch", json: ["jobs": [["processingType": "type1", "data": []]]])
+            #expect(batch.status == 422)
         }
     }
 

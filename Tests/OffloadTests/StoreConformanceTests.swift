@@ -296,10 +296,25 @@ struct StoreConformanceTests {
             try await store.setQueue("mail", paused: false, at: t0)
             #expect(store.eventBus.work.generation != generation)
             #expect(try await lease(store, limit: 10).map(\.job.jobId) == ["job_1"])
-            try await store.setType("type1", enabled: false, at: t0)
-            #expect(try await store.disabledTypes() == ["type1"])
-            try await store.setType("type1", enabled: true, at: t0)
+            try await store.setType("type1", enabled: false, fallback: .refuse, at: t0)
+            try await store.setType("type2", enabled: false, fallback: .sync, at: t0)
+            #expect(try await store.disabledTypes() == ["type1": .refuse, "type2": .sync])
+            try await store.setType("type1", enabled: false, fallback: .sync, at: t0)
+            #expect(try await store.disabledTypes()["type1"] == .sync)
+            try await store.setType("type1", enabled: true, fallback: .refuse, at: t0)
+            try await store.setType("type2", enabled: true, fallback: .refuse, at: t0)
             #expect(try await store.disabledTypes().isEmpty)
+        }
+    }
+
+    @Test("a lease can name the one job it wants", arguments: StoreKind.allCases)
+    func leaseByName(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([newJob("job_1"), newJob("job_2", priority: 5)])
+            let named = try await store.lease(LeaseRequest(
+                workerId: "sync", processingTypes: nil, limit: 5, leaseDuration: 30, now: t0, jobIds: ["job_1"]))
+            #expect(named.map(\.job.jobId) == ["job_1"])
+            #expect(try await lease(store, limit: 5).map(\.job.jobId) == ["job_2"])
         }
     }
 

@@ -13,6 +13,7 @@ struct JobRoutes {
     let configuration: ServerConfiguration
     let events: JobEventStream
     let switches: TypeSwitches
+    let synchronous: SynchronousRun
     let ids = IDGenerator()
 
     struct StreamToken: Encodable {
@@ -25,6 +26,19 @@ struct JobRoutes {
     /// processor, its cache key and type's default timeout set, its type switched on. Single and batch
     /// submits both go through here.
     private func prepare(_ body: JSONValue, tenant: String, jobId: String, now: Date) async throws -> NewJob {
+        let (job, fallback) = try await prepareAllowingFallback(body, tenant: tenant, jobId: jobId, now: now)
+        if fallback != nil { throw Self.switchedOff(job.processingType) }
+        return job
+    }
+
+    private static func switchedOff(_ type: String) -> OffloadError {
+        OffloadError.unprocessable("processing type '\(type)' is switched off")
+    }
+
+    /// `prepare`, but a type switched off with a fallback comes back with it instead of being refused.
+    private func prepareAllowingFallback(_ body: JSONValue, tenant: String, jobId: String, now: Date) async throws
+        -> (NewJob, TypeFallback?)
+    {
         var job = try NewJob(submission: try JobSubmission(json: try await withTemplate(body)), tenant: tenant, jobId: jobId, now: now)
         try processors.validate(type: job.processingType, data: job.data)
         if job.cacheMaxAge != nil {
@@ -32,8 +46,7 @@ struct JobRoutes {
             job.cacheKey = Hex.encode(SHA256.hash(data: job.cacheMaterial))
         }
         job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
-        try await switches.requireEnabled(job.processingType)
-        return job
+        return (job, try await switches.fallback(for: job.processingType))
     }
 
     /// The body with its named template's fields filled in (404 for an unknown template).
@@ -57,9 +70,14 @@ struct JobRoutes {
             let stream = query["stream"].map { $0 == "true" || $0 == "1" } ?? false
             let body = try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)
             let now = Date()
-            let job = try await prepare(body, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
+            let (job, fallback) = try await prepareAllowingFallback(body, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
+            if fallback == .refuse { throw Self.switchedOff(job.processingType) }
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
+            }
+            if fallback == .sync, outcome.created {
+                let ended = try await synchronous.run(jobId: outcome.job.jobId, tenant: identity.tenant)
+                return HTTPJSON.response(json: ended.jsonValue, status: ended.status.isFinal ? .ok : .accepted)
             }
             if stream {
                 return try await events.stream(jobId: outcome.job.jobId, tenant: identity.tenant, after: nil)

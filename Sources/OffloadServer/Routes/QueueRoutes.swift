@@ -9,24 +9,21 @@ import Synchronization
 /// A switch made on this server applies at once; one made on another server within a second.
 final class TypeSwitches: Sendable {
     private let store: any JobStore
-    private let cached = Mutex<(types: Set<String>, expires: ContinuousClock.Instant)?>(nil)
+    private let cached = Mutex<(types: [String: TypeFallback], expires: ContinuousClock.Instant)?>(nil)
 
     init(store: any JobStore) {
         self.store = store
     }
 
-    /// Throws a clear 422 when `processingType` is switched off.
-    func requireEnabled(_ processingType: String) async throws {
+    /// nil while `processingType` is switched on; otherwise what its submits get.
+    func fallback(for processingType: String) async throws -> TypeFallback? {
         let now = ContinuousClock.now
-        var disabled = cached.withLock { $0.flatMap { $0.expires > now ? $0.types : nil } }
-        if disabled == nil {
-            let fresh = try await store.disabledTypes()
-            cached.withLock { $0 = (fresh, now + .seconds(1)) }
-            disabled = fresh
+        if let fresh = cached.withLock({ $0.flatMap { $0.expires > now ? $0.types : nil } }) {
+            return fresh[processingType]
         }
-        if disabled?.contains(processingType) == true {
-            throw OffloadError.unprocessable("processing type '\(processingType)' is switched off")
-        }
+        let disabled = try await store.disabledTypes()
+        cached.withLock { $0 = (disabled, now + .seconds(1)) }
+        return disabled[processingType]
     }
 
     func forget() {
@@ -56,9 +53,11 @@ struct QueueRoutes {
         group.get("/types") { _, context -> Response in
             _ = try context.require(.admin)
             let disabled = try await store.disabledTypes()
-            let types = Set(processors.types).union(disabled).sorted()
-            return HTTPJSON.response(json: ["types": .array(types.map {
-                ["processingType": .string($0), "enabled": .bool(!disabled.contains($0))]
+            let types = Set(processors.types).union(disabled.keys).sorted()
+            return HTTPJSON.response(json: ["types": .array(types.map { type -> JSONValue in
+                var entry: [String: JSONValue] = ["processingType": .string(type), "enabled": .bool(disabled[type] == nil)]
+                if let fallback = disabled[type] { entry["fallback"] = .string(fallback.rawValue) }
+                return .object(entry)
             })])
         }
         group.put("/types/{type}") { request, context -> Response in
@@ -66,11 +65,17 @@ struct QueueRoutes {
             let type = try context.parameters.require("type")
             let body = try await HTTPJSON.value(from: request, limit: maxBodyBytes)
             guard let enabled = body["enabled"]?.boolValue else {
-                throw OffloadError.badRequest("the body must be {\"enabled\": true|false}")
+                throw OffloadError.badRequest("the body must be {\"enabled\": true|false, \"fallback\"?: \"refuse\"|\"sync\"}")
             }
-            try await store.setType(type, enabled: enabled, at: Date())
+            let fallbackText = body["fallback"]?.stringValue ?? TypeFallback.refuse.rawValue
+            guard let fallback = TypeFallback(rawValue: fallbackText) else {
+                throw OffloadError.badRequest("fallback must be refuse or sync")
+            }
+            try await store.setType(type, enabled: enabled, fallback: fallback, at: Date())
             switches.forget()
-            return HTTPJSON.response(json: ["processingType": .string(type), "enabled": .bool(enabled)])
+            var answer: [String: JSONValue] = ["processingType": .string(type), "enabled": .bool(enabled)]
+            if !enabled { answer["fallback"] = .string(fallback.rawValue) }
+            return HTTPJSON.response(json: .object(answer))
         }
     }
 

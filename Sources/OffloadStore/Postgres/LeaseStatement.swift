@@ -9,6 +9,7 @@ struct LeaseStatement: PostgresPreparedStatement {
             SELECT id FROM jobs
             WHERE status = 'PENDING' AND run_at <= $1
                 AND ($2::text[] IS NULL OR processing_type = ANY($2::text[]))
+                AND ($6::text[] IS NULL OR id = ANY($6::text[]))
                 AND queue NOT IN (SELECT queue FROM paused_queues)
             ORDER BY priority DESC, run_at, id
             LIMIT $3
@@ -34,14 +35,17 @@ struct LeaseStatement: PostgresPreparedStatement {
     var limit: Int64
     var workerId: String
     var expiresAt: Int64
+    /// nil: any ready job.
+    var jobIds: [String]?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5)
+        var bindings = PostgresBindings(capacity: 6)
         bindings.append(now)
         try bindings.append(processingTypes)
         bindings.append(limit)
         bindings.append(workerId)
         bindings.append(expiresAt)
+        try bindings.append(jobIds)
         return bindings
     }
 

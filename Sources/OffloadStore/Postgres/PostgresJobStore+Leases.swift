@@ -17,11 +17,12 @@ extension PostgresJobStore {
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
         if let types = request.processingTypes, types.isEmpty { return [] }
+        if let ids = request.jobIds, ids.isEmpty { return [] }
         let now = Timestamps.millis(request.now)
         let expires = now + Int64(request.leaseDuration * 1000)
         let statement = LeaseStatement(
             now: now, processingTypes: request.processingTypes, limit: Int64(request.limit), workerId: request.workerId,
-            expiresAt: expires)
+            expiresAt: expires, jobIds: request.jobIds)
         let rows = try await autocommit { connection in
             var rows: [JobRow] = []
             for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }

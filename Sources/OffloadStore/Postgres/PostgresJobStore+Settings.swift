@@ -28,25 +28,29 @@ extension PostgresJobStore {
         }
     }
 
-    public func setType(_ processingType: String, enabled: Bool, at: Date) async throws {
+    public func setType(_ processingType: String, enabled: Bool, fallback: TypeFallback, at: Date) async throws {
         try await autocommit { connection in
             if enabled {
                 _ = try await connection.query(
                     "DELETE FROM disabled_types WHERE processing_type = \(processingType)", logger: self.logger).get()
             } else {
                 _ = try await connection.query("""
-                    INSERT INTO disabled_types (processing_type, disabled_at) VALUES (\(processingType), \(Timestamps.millis(at)))
-                    ON CONFLICT (processing_type) DO NOTHING
+                    INSERT INTO disabled_types (processing_type, disabled_at, fallback)
+                    VALUES (\(processingType), \(Timestamps.millis(at)), \(fallback.rawValue))
+                    ON CONFLICT (processing_type) DO UPDATE SET fallback = excluded.fallback
                     """, logger: self.logger).get()
             }
         }
     }
 
-    public func disabledTypes() async throws -> Set<String> {
-        try await autocommit { connection in
-            Set(try await Self.collect(
-                connection.query("SELECT processing_type FROM disabled_types", logger: self.logger)) { try $0.decode(String.self) })
+    public func disabledTypes() async throws -> [String: TypeFallback] {
+        let rows = try await autocommit { connection in
+            try await Self.collect(connection.query(
+                "SELECT processing_type, fallback FROM disabled_types", logger: self.logger)) { try $0.decode((String, String).self) }
         }
+        var all: [String: TypeFallback] = [:]
+        for (type, fallback) in rows { all[type] = TypeFallback(rawValue: fallback) ?? .refuse }
+        return all
     }
 
     // MARK: Templates

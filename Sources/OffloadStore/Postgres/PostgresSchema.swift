@@ -122,6 +122,9 @@ enum PostgresSchema {
             """,
             "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'",
         ]),
+        ("004_type_fallback", [
+            "ALTER TABLE disabled_types ADD COLUMN fallback TEXT NOT NULL DEFAULT 'refuse'",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.

@@ -286,6 +286,11 @@ public final class SQLiteJobStore: JobStoreService {
                 sql += " AND processing_type IN (\(Array(repeating: "?", count: types.count).joined(separator: ",")))"
                 arguments += StatementArguments(types)
             }
+            if let ids = request.jobIds {
+                guard !ids.isEmpty else { return ([], .none) }
+                sql += " AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))"
+                arguments += StatementArguments(ids)
+            }
             sql += " ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING \(SQLiteRows.jobColumns)"
             arguments += [request.limit]
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
@@ -536,21 +541,29 @@ public final class SQLiteJobStore: JobStoreService {
         try await read { db in Set(try String.fetchAll(db, sql: "SELECT queue FROM paused_queues")) }
     }
 
-    public func setType(_ processingType: String, enabled: Bool, at: Date) async throws {
+    public func setType(_ processingType: String, enabled: Bool, fallback: TypeFallback, at: Date) async throws {
         try await writer.write { db in
             if enabled {
                 try db.cachedStatement(sql: "DELETE FROM disabled_types WHERE processing_type = ?")
                     .execute(arguments: [processingType])
             } else {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO disabled_types (processing_type, disabled_at) VALUES (?, ?)")
-                    .execute(arguments: [processingType, Timestamps.millis(at)])
+                try db.cachedStatement(sql: """
+                    INSERT INTO disabled_types (processing_type, disabled_at, fallback) VALUES (?, ?, ?)
+                    ON CONFLICT (processing_type) DO UPDATE SET fallback = excluded.fallback
+                    """).execute(arguments: [processingType, Timestamps.millis(at), fallback.rawValue])
             }
             return ((), .none)
         }
     }
 
-    public func disabledTypes() async throws -> Set<String> {
-        try await read { db in Set(try String.fetchAll(db, sql: "SELECT processing_type FROM disabled_types")) }
+    public func disabledTypes() async throws -> [String: TypeFallback] {
+        try await read { db in
+            var all: [String: TypeFallback] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT processing_type, fallback FROM disabled_types") {
+                all[row[0]] = TypeFallback(rawValue: row[1]) ?? .refuse
+            }
+            return all
+        }
     }
 
     // MARK: Templates

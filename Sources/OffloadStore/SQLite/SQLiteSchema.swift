@@ -126,6 +126,9 @@ enum SQLiteSchema {
                 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
                 """)
         }
+        migrator.registerMigration("010_type_fallback") { db in
+            try db.execute(sql: "ALTER TABLE disabled_types ADD COLUMN fallback TEXT NOT NULL DEFAULT 'refuse'")
+        }
         return migrator
     }
 }
