@@ -12,7 +12,7 @@ import OffloadStore
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure submit latency and throughput, pickup latency and time to the first SSE event.")
+        abstract: "Measure submit latency and throughput, noop jobs end to end, pickup latency, SSE fan-out and memory.")
 
     @Option(help: "Target a running server instead of starting an embedded one.") var server: String?
     @Option(help: "API key for --server (or OFFLOAD_KEY).") var key: String?
@@ -26,6 +26,7 @@ struct Bench: AsyncParsableCommand {
     var database: String?
     @Option(help: "noop jobs for the end-to-end throughput figure (0: skip it).") var endToEndJobs = 10_000
     @Option(help: "Jobs per request for the batched end-to-end figure.") var batchSize = 1_000
+    @Option(help: "Open SSE streams on one job for the fan-out figure (0: skip it).") var streams = 1_000
     @Option(help: "Write the figures as JSON to this file.") var json: String?
 
     func run() async throws {
@@ -114,6 +115,7 @@ struct Bench: AsyncParsableCommand {
             try await submitter.waitUntilIdle()
             try await follow(http: http, baseURL: baseURL, key: key, submitter: submitter, report: &report)
             try await measureSemantics(http: http, baseURL: baseURL, key: key, report: &report)
+            try await measureFanOut(baseURL: baseURL, key: key, report: &report)
         }
         if let json {
             try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
