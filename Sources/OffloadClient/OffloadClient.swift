@@ -6,51 +6,112 @@ import NIOHTTP1
 import OffloadCore
 
 /// A client of an Offload server: submit jobs, read them, and follow them live.
+///
+/// It exchanges its API key for a JWT on first use and renews it 5 minutes before it expires (or at once
+/// when the server refuses it). Calls that are safe to repeat (reads, cancel, and a submit that carries an
+/// `idempotencyKey`) are retried on connection errors, 5xx and 429 with backoff; a submit without one is
+/// never retried, since a retry could store the job twice.
 public struct OffloadClient: Sendable {
     public let baseURL: String
-    private let apiKey: String
     private let http: HTTPClient
+    let tokens: TokenSource
+    private let maxAttempts: Int
 
     /// - Parameters:
     ///   - baseURL: The server, e.g. `http://127.0.0.1:8080`.
     ///   - apiKey: A client (or admin) API key.
-    public init(baseURL: String, apiKey: String, httpClient: HTTPClient = .shared) {
+    ///   - refreshMargin: How long before its expiry a token is renewed.
+    ///   - maxAttempts: Attempts of a retryable call, the first included.
+    public init(
+        baseURL: String, apiKey: String, httpClient: HTTPClient = .shared, refreshMargin: TimeInterval = 300,
+        maxAttempts: Int = 4
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.apiKey = apiKey
         self.http = httpClient
+        self.maxAttempts = max(1, maxAttempts)
+        tokens = TokenSource(baseURL: self.baseURL, apiKey: apiKey, http: httpClient, refreshMargin: refreshMargin)
     }
 
     /// Submits a job; answers it as stored (PENDING, or the earlier job for a repeated idempotency key).
     public func submit(_ processingType: String, data: JSONValue, options: JSONValue = .object([:])) async throws -> Job {
         let body: JSONValue = ["processingType": .string(processingType), "data": data, "options": options]
-        return try await send("POST", "/api/jobs", body: Data(body.jsonString().utf8))
+        return try await send("POST", "/api/jobs", body: body, retryable: options["idempotencyKey"] != nil)
+    }
+
+    /// Submits a job and waits up to `seconds` for it to end (the synchronous fallback): answers the job as
+    /// it is then, finished or not.
+    public func submitAndWait(
+        _ processingType: String, data: JSONValue, options: JSONValue = .object([:]), seconds: Int
+    ) async throws -> Job {
+        let body: JSONValue = ["processingType": .string(processingType), "data": data, "options": options]
+        return try await send("POST", "/api/jobs?wait=\(seconds)", body: body, retryable: options["idempotencyKey"] != nil)
+    }
+
+    /// Submits up to 1,000 jobs in one transaction (all or none); each is `{processingType, data, options}`.
+    public func submitBatch(_ submissions: [JSONValue]) async throws -> [Job] {
+        let page: JobList = try await send("POST", "/api/jobs/batch", body: ["jobs": .array(submissions)], retryable: false)
+        return page.jobs
     }
 
     /// The job now.
     public func job(_ jobId: String) async throws -> Job {
-        try await send("GET", "/api/jobs/\(jobId)")
+        try await send("GET", "/api/jobs/\(jobId)", retryable: true)
+    }
+
+    /// A page of jobs, newest first; pass the answer's `nextCursor` as `cursor` for the next page.
+    public func jobs(
+        status: JobStatus? = nil, processingType: String? = nil, queue: String? = nil, cursor: String? = nil, limit: Int = 50
+    ) async throws -> JobList {
+        var query = ["limit=\(limit)"]
+        if let status { query.append("status=\(status.rawValue)") }
+        if let processingType { query.append("type=\(processingType)") }
+        if let queue { query.append("queue=\(queue)") }
+        if let cursor { query.append("cursor=\(cursor)") }
+        return try await send("GET", "/api/jobs?" + query.joined(separator: "&"), retryable: true)
     }
 
     /// Asks for a job to be cancelled.
     public func cancel(_ jobId: String) async throws -> Job {
-        try await send("POST", "/api/jobs/\(jobId)/cancel")
+        try await send("POST", "/api/jobs/\(jobId)/cancel", retryable: true)
     }
 
-    private func send<T: Decodable>(_ method: String, _ path: String, body: Data? = nil) async throws -> T {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = .init(rawValue: method)
-        request.headers.add(name: "X-API-Key", value: apiKey)
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: body))
+    /// Runs a FAILED or CANCELLED job again.
+    public func retry(_ jobId: String) async throws -> Job {
+        try await send("POST", "/api/jobs/\(jobId)/retry", retryable: false)
+    }
+
+    private func send<T: Decodable>(_ method: String, _ path: String, body: JSONValue? = nil, retryable: Bool) async throws -> T {
+        var attempt = 1
+        var renewed = false
+        while true {
+            do {
+                var request = HTTPClientRequest(url: baseURL + path)
+                request.method = .init(rawValue: method)
+                request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.bearer())")
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(bytes: body.jsonBytes()))
+                }
+                let response = try await http.execute(request, timeout: .seconds(330))
+                let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+                let data = Data(buffer: buffer)
+                guard (200..<300).contains(Int(response.status.code)) else {
+                    throw OffloadClientError.http(status: Int(response.status.code), body: String(decoding: data, as: UTF8.self))
+                }
+                return try JSONCoding.decoder.decode(T.self, from: data)
+            } catch OffloadClientError.http(let status, _) where status == 401 && !renewed {
+                // The token was refused (expired, or the server's secret changed): one more try with a new one.
+                renewed = true
+                _ = try await tokens.bearer(renew: true)
+            } catch let error as OffloadClientError where error.isPermanent || !retryable || attempt >= maxAttempts {
+                throw error
+            } catch let error where error is DecodingError || !retryable || attempt >= maxAttempts {
+                throw error
+            } catch {
+                try await Task.sleep(for: .milliseconds(100 * (1 << min(attempt - 1, 6))))
+                attempt += 1
+            }
         }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        let data = Data(buffer: buffer)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw OffloadClientError.http(status: Int(response.status.code), body: String(decoding: data, as: UTF8.self))
-        }
-        return try JSONCoding.decoder.decode(T.self, from: data)
     }
 
     /// Follows a job over SSE: its snapshot, then every event until the final one.
@@ -66,7 +127,7 @@ public struct OffloadClient: Sendable {
                 while !Task.isCancelled {
                     do {
                         var request = HTTPClientRequest(url: baseURL + "/api/sse/job-progress/\(jobId)")
-                        request.headers.add(name: "X-API-Key", value: apiKey)
+                        request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.bearer())")
                         request.headers.add(name: "Accept", value: "text/event-stream")
                         if let lastEventId { request.headers.add(name: "Last-Event-ID", value: lastEventId) }
                         let response = try await http.execute(request, timeout: .hours(24))
@@ -98,6 +159,7 @@ public struct OffloadClient: Sendable {
                             continuation.finish(throwing: error)
                             return
                         }
+                        if case OffloadClientError.http(401, _) = error { _ = try? await tokens.bearer(renew: true) }
                         try? await Task.sleep(for: .milliseconds(250 * (1 << min(failures - 1, 6))))
                     }
                 }
@@ -106,6 +168,13 @@ public struct OffloadClient: Sendable {
             continuation.onTermination = { _ in task.cancel() }
         }
     }
+}
+
+/// A page of jobs, newest first.
+public struct JobList: Decodable, Sendable {
+    public var jobs: [Job]
+    /// Pass as `cursor` for the next page; nil on the last one.
+    public var nextCursor: String?
 }
 
 /// One update of `watch`: the snapshot or a job event.
@@ -134,14 +203,16 @@ public enum WatchUpdate: Sendable, Equatable {
     }
 }
 
+/// What the client throws besides transport errors.
 public enum OffloadClientError: Error, Sendable, Equatable {
     case http(status: Int, body: String)
     case streamEnded
     case badEvent(String)
 
-    /// Errors that a retry cannot fix (the job does not exist, the key is wrong).
+    /// Errors that a retry cannot fix (the job does not exist, the request is wrong); a 401 is fixed by a
+    /// new token, a 429 by waiting.
     var isPermanent: Bool {
-        if case .http(let status, _) = self { return (400..<500).contains(status) && status != 429 }
+        if case .http(let status, _) = self { return (400..<500).contains(status) && status != 429 && status != 401 }
         return false
     }
 }
