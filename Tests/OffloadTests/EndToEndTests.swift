@@ -146,6 +146,19 @@ struct EndToEndTests {
         #expect(cancelled.output.contains("CANCELLED"))
         let unknown = try await OffloadProcess.run(["watch", "job_nope"] + connection)
         #expect(unknown.status != 0)
+
+        let status = try await OffloadProcess.run(["status", long, "--json"] + connection)
+        #expect(status.status == 0)
+        #expect(try JSONValue.parse(status.output)["status"] == "CANCELLED")
+        let table = try await OffloadProcess.run(["jobs", "--status", "cancelled"] + connection)
+        #expect(table.output.hasPrefix("JOB "))
+        #expect(table.output.contains(long))
+        let retried = try await OffloadProcess.run(["retry", long, "--json"] + connection)
+        #expect(try JSONValue.parse(retried.output)["status"] == "PENDING")
+        // Cancelled again, so shutdown does not wait for its 10 s of work.
+        let cancelledAgain = try await OffloadProcess.run(["cancel", long, "--json"] + connection)
+        #expect(cancelledAgain.status == 0)
+        #expect(try await OffloadProcess.run(["status", "job_nope"] + connection).status != 0)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
