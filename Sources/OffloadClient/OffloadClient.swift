@@ -80,6 +80,42 @@ public struct OffloadClient: Sendable {
         try await send("POST", "/api/jobs/\(jobId)/retry", retryable: false)
     }
 
+    // MARK: Administration (an admin key)
+
+    /// The queues paused now (nothing is leased from them).
+    public func pausedQueues() async throws -> [String] {
+        let answer: JSONValue = try await send("GET", "/api/queues", retryable: true)
+        return answer["queues"]?.arrayValue?.compactMap { $0["queue"]?.stringValue } ?? []
+    }
+
+    /// Pauses (or resumes) a queue; jobs in a paused queue wait, none is lost.
+    public func setQueue(_ name: String, paused: Bool) async throws {
+        let _: JSONValue = try await send("POST", "/api/queues/\(name)/\(paused ? "pause" : "resume")", retryable: true)
+    }
+
+    /// Every processing type with its switch: `{"processingType", "enabled", "fallback"?}`.
+    public func types() async throws -> [JSONValue] {
+        let answer: JSONValue = try await send("GET", "/api/types", retryable: true)
+        return answer["types"]?.arrayValue ?? []
+    }
+
+    /// Switches a processing type on, or off with a fallback (`refuse` or `sync`).
+    public func setType(_ processingType: String, enabled: Bool, fallback: String? = nil) async throws -> JSONValue {
+        var body: [String: JSONValue] = ["enabled": .bool(enabled)]
+        if let fallback { body["fallback"] = .string(fallback) }
+        return try await send("PUT", "/api/types/\(processingType)", body: .object(body), retryable: true)
+    }
+
+    /// Whether the server answers (`/health`) and whether its store does too (`/ready`); needs no key.
+    public func health() async throws -> (live: Bool, ready: Bool) {
+        func status(_ path: String) async throws -> Bool {
+            let response = try await http.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 16)
+            return response.status.code == 200
+        }
+        return (try await status("/health"), try await status("/ready"))
+    }
+
     private func send<T: Decodable>(_ method: String, _ path: String, body: JSONValue? = nil, retryable: Bool) async throws -> T {
         var attempt = 1
         var renewed = false

@@ -6,5 +6,8 @@ struct Offload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "offload",
         abstract: "A self-hosted job server: hand slow work to workers and follow it live.",
-        subcommands: [Serve.self, Submit.self, Watch.self, Status.self, Jobs.self, Cancel.self, Retry.self, Bench.self])
+        subcommands: [
+            Serve.self, Submit.self, Watch.self, Status.self, Jobs.self, Cancel.self, Retry.self, Queues.self, Types.self,
+            Health.self, Bench.self,
+        ])
 }

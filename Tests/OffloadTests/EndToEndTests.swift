@@ -158,6 +158,15 @@ struct EndToEndTests {
         // Cancelled again, so shutdown does not wait for its 10 s of work.
         let cancelledAgain = try await OffloadProcess.run(["cancel", long, "--json"] + connection)
         #expect(cancelledAgain.status == 0)
+
+        #expect(try await OffloadProcess.run(["queues", "pause", "mail"] + connection).status == 0)
+        #expect(try await OffloadProcess.run(["queues"] + connection).output == "mail\n")
+        let off = try await OffloadProcess.run(["types", "off", "type2", "--fallback", "sync"] + connection)
+        #expect(try JSONValue.parse(off.output)["fallback"] == "sync")
+        #expect(try await OffloadProcess.run(["types"] + connection).output.contains("off (sync)"))
+        let health = try await OffloadProcess.run(["health", "--server", server.baseURL, "--json"])
+        #expect(health.status == 0)
+        #expect(try JSONValue.parse(health.output) == ["live": true, "ready": true])
         #expect(try await OffloadProcess.run(["status", "job_nope"] + connection).status != 0)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
