@@ -8,6 +8,13 @@ struct WriteEffects: Sendable {
     var cancelRequests: [String] = []
 
     static let none = WriteEffects()
+
+    /// Adds another write's effects after these (events stay in commit order).
+    mutating func merge(_ other: WriteEffects) {
+        events += other.events
+        workAvailable = workAvailable || other.workAvailable
+        cancelRequests += other.cancelRequests
+    }
 }
 
 extension EventBus {

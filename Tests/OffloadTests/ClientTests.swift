@@ -50,7 +50,7 @@ struct ClientTests {
         configuration.connectionPool.retryConnectionEstablishment = false
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let client = OffloadClient(
-            baseURL: "http://127.0.0.1:\(try closedPort())", apiKey: "unused-key-0123456789abcdef", httpClient: http)
+            baseURL: "http://127.0.0.1:\(try freeLoopbackPort())", apiKey: "unused-key-0123456789abcdef", httpClient: http)
         let submitStart = ContinuousClock.now
         await #expect(throws: (any Error).self) { try await client.submit("noop", data: 1) }
         #expect(ContinuousClock.now - submitStart < .milliseconds(300))
@@ -64,19 +64,5 @@ struct ClientTests {
         }
         #expect(ContinuousClock.now - keyedStart >= .milliseconds(700))
         try await http.shutdown()
-    }
-
-    private func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestFailure("no port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

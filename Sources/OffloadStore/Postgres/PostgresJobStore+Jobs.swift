@@ -211,7 +211,7 @@ extension PostgresJobStore {
 
     public func jobs(_ query: JobQuery) async throws -> JobPage {
         let limit = max(1, min(query.limit, 500))
-        var jobs = try await autocommit { connection in
+        let fetched = try await autocommit { connection in
             try await Self.collect(connection.query("""
                 SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs
                 WHERE (\(query.tenant)::text IS NULL OR tenant = \(query.tenant))
@@ -222,12 +222,7 @@ extension PostgresJobStore {
                 ORDER BY id DESC LIMIT \(Int64(limit + 1))
                 """, logger: self.logger)) { try PostgresRows.jobRow($0).job }
         }
-        var next: String?
-        if jobs.count > limit {
-            jobs.removeLast()
-            next = jobs.last?.jobId
-        }
-        return JobPage(jobs: jobs, nextCursor: next)
+        return JobPage(fetched: fetched, limit: limit)
     }
 
     public func events(jobId: String, after: Int64, limit: Int) async throws -> [JobEvent] {

@@ -39,12 +39,7 @@ extension PostgresJobStore {
                 job: row.job, leaseToken: row.leaseToken ?? "", leaseExpiresAt: row.leaseExpiresAt ?? request.now))
         }
         announce(effects)
-        leased.sort { a, b in
-            if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
-            if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
-            return a.job.jobId < b.job.jobId
-        }
-        return leased
+        return leased.sorted(by: LeasedJob.leaseOrder)
     }
 
     /// One statement: the UPDATE that checks the lease and advances `last_seq` locks the job's row, so
@@ -220,7 +215,7 @@ extension PostgresJobStore {
                 UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = \(Timestamps.millis(at)), worker_id = NULL,
                     progress = 0, message = NULL, result = NULL, error = NULL, cancel_requested = false, started_at = NULL,
                     completed_at = NULL, last_seq = last_seq + 1
-                WHERE id = \(jobId) AND status IN (\(unescaped: Self.predecessors(of: .pending)))
+                WHERE id = \(jobId) AND status IN (\(unescaped: JobStatus.sqlPredecessors(of: .pending)))
                 RETURNING \(unescaped: PostgresRows.jobColumns())
                 """, logger: self.logger), PostgresRows.jobRow)
             else { throw OffloadError.conflict("job \(jobId) cannot be retried now") }
@@ -276,8 +271,7 @@ extension PostgresJobStore {
                             jobId: id, status: .failed, at: now, connection, error: "\(message), the last one")
                     }
                 }
-                effects.events += step.1.events
-                effects.workAvailable = effects.workAvailable || step.1.workAvailable
+                effects.merge(step.1)
             }
             return (rows.count, effects)
         }
@@ -335,12 +329,6 @@ extension PostgresJobStore {
             """, logger: logger).get()
     }
 
-    /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's
-    /// UPDATE is guarded by `JobStatus.canTransition`, the one definition of the state machine.
-    static func predecessors(of status: JobStatus) -> String {
-        JobStatus.allCases.filter { $0.canTransition(to: status) }.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-    }
-
     /// Moves a job to a final status and appends the final event that carries the job. `result` and
     /// `error` are set when given (a nil inside `result` clears it).
     private func finish(
@@ -354,7 +342,7 @@ extension PostgresJobStore {
                 progress = CASE WHEN \(completing) THEN 100 ELSE progress END,
                 result = CASE WHEN \(result != nil) THEN \(result ?? nil)::text ELSE result END,
                 error = CASE WHEN \(completing) THEN NULL ELSE COALESCE(\(error)::text, error) END
-            WHERE id = \(jobId) AND status IN (\(unescaped: Self.predecessors(of: status)))
+            WHERE id = \(jobId) AND status IN (\(unescaped: JobStatus.sqlPredecessors(of: status)))
             RETURNING \(unescaped: PostgresRows.jobColumns())
             """, logger: logger), PostgresRows.jobRow)
         else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
@@ -392,7 +380,7 @@ extension PostgresJobStore {
             UPDATE jobs SET status = 'PENDING', run_at = \(Timestamps.millis(runAt)), worker_id = NULL, lease_token = NULL,
                 lease_expires_at = NULL, error = COALESCE(\(error)::text, error), attempt = attempt - \(Int64(uncountAttempt ? 1 : 0)),
                 last_seq = last_seq + 1
-            WHERE id = \(jobId) AND status IN (\(unescaped: Self.predecessors(of: .pending)))
+            WHERE id = \(jobId) AND status IN (\(unescaped: JobStatus.sqlPredecessors(of: .pending)))
             RETURNING \(unescaped: PostgresRows.jobColumns())
             """, logger: logger), PostgresRows.jobRow)
         else { throw OffloadError.conflict("job \(jobId) cannot go back to PENDING now") }

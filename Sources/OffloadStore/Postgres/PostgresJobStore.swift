@@ -232,9 +232,9 @@ public final class PostgresJobStore: JobStoreService {
     /// A single-statement write's events go straight to the bus: no other write can fall between the
     /// statement's commit and its publication for those jobs but one that the follower's gap check repairs.
     func announce(_ effects: WriteEffects, eventsPublished: Bool = false) {
-        if !eventsPublished { eventBus.publish(effects.events) }
-        eventBus.publishCancelRequests(effects.cancelRequests)
-        if effects.workAvailable { eventBus.work.fire() }
+        var local = effects
+        if eventsPublished { local.events = [] }
+        eventBus.publish(local)
         notifier.record(effects)
     }
 

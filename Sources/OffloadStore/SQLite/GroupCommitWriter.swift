@@ -154,19 +154,11 @@ final class GroupCommitWriter: @unchecked Sendable {
         counters.commits += 1
         counters.writes += batch.count
         condition.unlock()
-        var events: [JobEvent] = []
-        var workAvailable = false
-        var cancels: [String] = []
+        var committed = WriteEffects()
         for outcome in outcomes {
-            if case .success(let (effects, _)) = outcome {
-                events.append(contentsOf: effects.events)
-                workAvailable = workAvailable || effects.workAvailable
-                cancels.append(contentsOf: effects.cancelRequests)
-            }
+            if case .success(let (effects, _)) = outcome { committed.merge(effects) }
         }
-        bus.publish(events)
-        bus.publishCancelRequests(cancels)
-        if workAvailable { bus.work.fire() }
+        bus.publish(committed)
         for (pending, outcome) in zip(batch, outcomes) {
             switch outcome {
             case .success(let (_, resume)): resume()

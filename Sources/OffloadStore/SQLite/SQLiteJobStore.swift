@@ -234,13 +234,7 @@ public final class SQLiteJobStore: JobStoreService {
                 db.cachedStatement(
                     sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs \(whereClause) ORDER BY id DESC LIMIT ?"),
                 arguments: arguments)
-            var jobs = try rows.map { try SQLiteRows.jobRow($0).job }
-            var next: String?
-            if jobs.count > limit {
-                jobs.removeLast()
-                next = jobs.last?.jobId
-            }
-            return JobPage(jobs: jobs, nextCursor: next)
+            return JobPage(fetched: try rows.map { try SQLiteRows.jobRow($0).job }, limit: limit)
         }
     }
 
@@ -311,12 +305,7 @@ public final class SQLiteJobStore: JobStoreService {
                     job: jobRow.job, leaseToken: jobRow.leaseToken ?? "",
                     leaseExpiresAt: jobRow.leaseExpiresAt ?? request.now))
             }
-            leased.sort { a, b in
-                if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
-                if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
-                return a.job.jobId < b.job.jobId
-            }
-            return (leased, effects)
+            return (leased.sorted(by: LeasedJob.leaseOrder), effects)
         }
     }
 
@@ -435,7 +424,7 @@ public final class SQLiteJobStore: JobStoreService {
                     UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = ?, worker_id = NULL, progress = 0,
                         message = NULL, result = NULL, error = NULL, cancel_requested = 0, started_at = NULL,
                         completed_at = NULL, last_seq = last_seq + 1
-                    WHERE id = ? AND status IN (\(Self.predecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
+                    WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                     """),
                 arguments: [Timestamps.millis(at), jobId])
             else { throw OffloadError.conflict("job \(jobId) cannot be retried now") }
@@ -496,8 +485,7 @@ public final class SQLiteJobStore: JobStoreService {
                         jobId: id, status: .failed, at: now, db, set: "error = ?",
                         arguments: ["lease expired during attempt \(attempt), the last one"])
                 }
-                effects.events += step.1.events
-                effects.workAvailable = effects.workAvailable || step.1.workAvailable
+                effects.merge(step.1)
             }
             return (rows.count, effects)
         }
@@ -801,12 +789,6 @@ public final class SQLiteJobStore: JobStoreService {
             """).execute(arguments: [attempt, error, Timestamps.millis(at), jobId])
     }
 
-    /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's
-    /// UPDATE is guarded by `JobStatus.canTransition`, the one definition of the state machine.
-    private static func predecessors(of status: JobStatus) -> String {
-        JobStatus.allCases.filter { $0.canTransition(to: status) }.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-    }
-
     /// Moves a job to a final status and appends the final event that carries the job.
     private static func finish(
         jobId: String, status: JobStatus, at: Date, _ db: Database, set: String, arguments: StatementArguments
@@ -819,7 +801,7 @@ public final class SQLiteJobStore: JobStoreService {
             db.cachedStatement(sql: """
                 UPDATE jobs SET status = ?, completed_at = ?, lease_token = NULL, lease_expires_at = NULL,
                     cancel_requested = 0, last_seq = last_seq + 1\(extra)
-                WHERE id = ? AND status IN (\(predecessors(of: status))) RETURNING \(SQLiteRows.jobColumns)
+                WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: status))) RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: all)
         else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
@@ -850,7 +832,7 @@ public final class SQLiteJobStore: JobStoreService {
                 UPDATE jobs SET status = 'PENDING', run_at = ?, worker_id = NULL, lease_token = NULL,
                     lease_expires_at = NULL, error = COALESCE(?, error), attempt = attempt - ?,
                     last_seq = last_seq + 1
-                WHERE id = ? AND status IN (\(predecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
+                WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: [Timestamps.millis(runAt), error, uncountAttempt ? 1 : 0, jobId])
         else { throw OffloadError.conflict("job \(jobId) cannot go back to PENDING now") }

@@ -1,0 +1,32 @@
+import OffloadCore
+
+/// Rules both stores apply the same way, written once.
+extension JobStatus {
+    /// The statuses the lifecycle allows `status` to be reached from, as an SQL list: every transition's
+    /// UPDATE is guarded by `JobStatus.canTransition`, the one definition of the state machine.
+    static func sqlPredecessors(of status: JobStatus) -> String {
+        allCases.filter { $0.canTransition(to: status) }.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    }
+}
+
+extension LeasedJob {
+    /// The order a lease answers its jobs in: priority (higher first), then FIFO by `runAt`, then id.
+    static func leaseOrder(_ a: LeasedJob, _ b: LeasedJob) -> Bool {
+        if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
+        if a.job.runAt != b.job.runAt { return a.job.runAt < b.job.runAt }
+        return a.job.jobId < b.job.jobId
+    }
+}
+
+extension JobPage {
+    /// A page from up to `limit + 1` jobs read newest first: the extra one only says another page exists.
+    init(fetched: [Job], limit: Int) {
+        var jobs = fetched
+        var next: String?
+        if jobs.count > limit {
+            jobs.removeLast(jobs.count - limit)
+            next = jobs.last?.jobId
+        }
+        self.init(jobs: jobs, nextCursor: next)
+    }
+}
