@@ -13,7 +13,7 @@ import OffloadCore
 /// never retried, since a retry could store the job twice.
 public struct OffloadClient: Sendable {
     public let baseURL: String
-    private let http: HTTPClient
+    let http: HTTPClient
     let tokens: TokenSource
     private let maxAttempts: Int
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Serializes `JSONValue`s to compact JSON text with sorted keys, without Foundation's generic encoder
 /// (the hot paths write a job or an event for every request).
 enum JSONWriter {
@@ -95,5 +97,24 @@ extension JobEvent {
             "jobId": .string(jobId), "seq": .int(seq), "kind": .string(kind.rawValue), "data": data,
             "at": .string(Timestamps.format(at)),
         ]
+    }
+}
+
+extension LeasedJob {
+    /// A lease as the worker API answers it: the job's fields with `leaseToken` and `leaseExpiresAt` beside them.
+    public var jsonValue: JSONValue {
+        guard case .object(var fields) = job.jsonValue else { return job.jsonValue }
+        fields["leaseToken"] = .string(leaseToken)
+        fields["leaseExpiresAt"] = .string(Timestamps.format(leaseExpiresAt))
+        return .object(fields)
+    }
+
+    /// Reads a lease from its API shape.
+    public init(json: JSONValue) throws {
+        guard let token = json["leaseToken"]?.stringValue,
+            let expires = json["leaseExpiresAt"]?.stringValue.flatMap(Timestamps.parse)
+        else { throw OffloadError.badRequest("a leased job needs leaseToken and leaseExpiresAt") }
+        let job = try JSONCoding.decoder.decode(Job.self, from: Data(json.jsonBytes()))
+        self.init(job: job, leaseToken: token, leaseExpiresAt: expires)
     }
 }

@@ -58,6 +58,8 @@ public struct NewJob: Sendable, Equatable {
     public var cacheMaxAge: TimeInterval?
     /// Identifies equal type and data within the tenant (set by the server from a hash).
     public var cacheKey: String?
+    /// Labels a worker must carry to lease the job (`options.labels`, and `options.mode` as the `mode` label).
+    public var labels: [String: String] = [:]
 
     public static let defaultMaxAttempts = 3
     public static let defaultQueue = "default"
@@ -150,6 +152,15 @@ public struct NewJob: Sendable, Equatable {
             createdAt: now
         )
         self.cacheMaxAge = cacheMaxAge
+        if let given = fields["labels"], !given.isNull {
+            labels = try JobLabels.parse(given, field: "options.labels")
+        }
+        switch try string("mode", maxLength: 16) {
+        case nil, "any": break
+        case "direct": labels.merge(JobLabels.direct) { _, mode in mode }
+        case "distributed": labels.merge(JobLabels.distributed) { _, mode in mode }
+        default: throw OffloadError.unprocessable("options.mode must be direct, distributed or any")
+        }
     }
 
     /// The text whose hash identifies equal work: the type and the data in canonical JSON (sorted keys).

@@ -12,22 +12,10 @@ struct InProcessJobSource: JobSource {
     let retryPolicy: RetryPolicy
 
     func lease(limit: Int, wait: Duration) async throws -> [LeasedJob] {
-        let deadline = ContinuousClock.now + wait
-        while true {
-            let generation = store.eventBus.work.generation
-            let jobs = try await store.lease(LeaseRequest(
-                workerId: workerId, processingTypes: processingTypes, limit: limit, leaseDuration: leaseSeconds,
-                now: Date()))
-            let remaining = deadline - ContinuousClock.now
-            if !jobs.isEmpty || remaining <= .zero || Task.isCancelled { return jobs }
-            // Sleep until new work is announced, or until the next delayed (or retrying) job is due.
-            var nap = remaining
-            if let next = try await store.nextRunAt(after: Date()) {
-                let due = Duration.milliseconds(Int64(max(1, next.timeIntervalSinceNow * 1000).rounded(.up)))
-                nap = min(nap, due)
-            }
-            await store.eventBus.work.wait(since: generation, timeout: nap)
-            if Task.isCancelled { return [] }
+        try await LeaseWait(store: store).lease(wait: wait) { now in
+            LeaseRequest(
+                workerId: workerId, processingTypes: processingTypes, limit: limit, leaseDuration: leaseSeconds, now: now,
+                labels: JobLabels.terms(JobLabels.direct))
         }
     }
 
@@ -39,11 +27,11 @@ struct InProcessJobSource: JobSource {
         _ = try await store.complete(jobId: lease.jobId, leaseToken: lease.leaseToken, result: result, at: Date())
     }
 
-    func fail(_ lease: LeaseRef, error: String) async throws {
+    func fail(_ lease: LeaseRef, error: String, result: JSONValue?) async throws {
         let now = Date()
         let policy = retryPolicy
         _ = try await store.fail(
-            jobId: lease.jobId, leaseToken: lease.leaseToken, error: error,
+            jobId: lease.jobId, leaseToken: lease.leaseToken, error: error, result: result,
             retryAt: { attempt in now.addingTimeInterval(policy.delay(afterAttempt: attempt)) }, at: now)
     }
 
@@ -56,7 +44,8 @@ struct InProcessJobSource: JobSource {
     }
 
     func heartbeat(_ leases: [LeaseRef]) async throws -> [String] {
-        try await store.heartbeat(workerId: workerId, leases: leases, until: Date().addingTimeInterval(leaseSeconds))
+        try await store.heartbeat(
+            workerId: workerId, jobIds: leases.map(\.jobId), until: Date().addingTimeInterval(leaseSeconds))
     }
 
     func cancellations() -> AsyncStream<String> {
@@ -65,5 +54,10 @@ struct InProcessJobSource: JobSource {
         let bus = store.eventBus
         continuation.onTermination = { _ in bus.removeCancelListener(token) }
         return stream
+    }
+
+    func file(_ fileId: String) async throws -> [UInt8] {
+        guard let file = try await store.file(id: fileId, tenant: nil) else { throw OffloadError.notFound("no file \(fileId)") }
+        return file.content
     }
 }

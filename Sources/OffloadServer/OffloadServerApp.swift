@@ -101,7 +101,7 @@ public struct OffloadServerApp: Sendable {
         if configuration.workers > 0 {
             services.append(WorkerPool(
                 source: inProcessSource(store: store),
-                registry: configuration.processors,
+                registry: configuration.inProcessProcessors,
                 configuration: .init(
                     concurrency: configuration.workers,
                     shutdownGrace: configuration.shutdownGrace,
@@ -116,7 +116,7 @@ public struct OffloadServerApp: Sendable {
         InProcessJobSource(
             store: store,
             workerId: "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
-            processingTypes: configuration.processors.types,
+            processingTypes: configuration.inProcessProcessors.types,
             leaseSeconds: configuration.leaseSeconds,
             retryPolicy: configuration.retryPolicy)
     }
@@ -133,7 +133,7 @@ public struct OffloadServerApp: Sendable {
         let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive)
         let switches = TypeSwitches(store: store)
         let synchronous = SynchronousRun(
-            source: inProcessSource(store: store), processors: configuration.processors, waitForOthers: .seconds(60))
+            source: inProcessSource(store: store), processors: configuration.inProcessProcessors, waitForOthers: .seconds(60))
         JobRoutes(
             store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
             switches: switches, synchronous: synchronous
@@ -145,6 +145,9 @@ public struct OffloadServerApp: Sendable {
         QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
+        WorkerRoutes(store: store, configuration: configuration).register(on: api)
+        LeaseReportRoutes(store: store, configuration: configuration).register(on: api)
+        FileRoutes(store: store, maxBytes: configuration.maxBundleBytes).register(on: api)
         let sse = router.group().add(middleware: auth)
         events.register(on: sse)
         return router

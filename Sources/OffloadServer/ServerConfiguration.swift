@@ -38,7 +38,15 @@ public struct ServerConfiguration: Sendable {
     public var webhookMaxAttempts = 10
     /// How often due webhooks are looked for.
     public var webhookInterval: Duration = .seconds(1)
+    /// The processors this server knows: it validates submissions with them, and its in-process workers run
+    /// them (`shell` only with `allowShell`).
     public var processors = ProcessorRegistry.builtIn
+    /// Lets the in-process workers run `shell` jobs.
+    public var allowShell = false
+    /// A worker with no heartbeat for this long is shown offline (three missed 10 s heartbeats).
+    public var workerOfflineAfter: TimeInterval = 30
+    /// The largest bundle `POST /api/files` takes.
+    public var maxBundleBytes = 50 * 1024 * 1024
     public var retryPolicy = RetryPolicy()
     /// Called with the bound port once the server listens (tests bind port 0).
     public var onListening: (@Sendable (Int) async -> Void)?
@@ -48,6 +56,11 @@ public struct ServerConfiguration: Sendable {
     public var announce: @Sendable (String) -> Void = { print($0) }
 
     public init() {}
+
+    /// What the in-process workers run.
+    public var inProcessProcessors: ProcessorRegistry {
+        allowShell ? processors : processors.removing("shell")
+    }
 
     /// The store this configuration uses: `database`, or the embedded default in the data directory.
     public func databaseLocation() throws -> DatabaseLocation {

@@ -35,7 +35,8 @@ struct LeaseSweeper: Service {
     }
 }
 
-/// Deletes finished jobs older than the retention period, a small batch at a time.
+/// Deletes finished jobs and uploaded bundles older than the retention period, a small batch at a time,
+/// and workers not seen for a day.
 struct Pruner: Service {
     let store: any JobStore
     let retention: TimeInterval
@@ -54,6 +55,10 @@ struct Pruner: Service {
                 // Let queued submits and reports in between batches.
                 await Task.yield()
             }
+            let cutoff = Date().addingTimeInterval(-retention)
+            while try await store.pruneFiles(createdBefore: cutoff, limit: 50) == 50 {}
+            let gone = try await store.pruneWorkers(lastSeenBefore: Date().addingTimeInterval(-86_400))
+            if gone > 0 { logger.info("removed workers not seen for a day", metadata: ["count": "\(gone)"]) }
         }
     }
 }

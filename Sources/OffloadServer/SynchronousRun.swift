@@ -24,12 +24,16 @@ struct SynchronousRun {
             return try await JobWaiter(store: store).job(jobId, tenant: tenant, endingWithin: waitForOthers)
         }
         let ref = LeaseRef(jobId: jobId, leaseToken: lease.leaseToken)
-        let context = JobContext(job: lease.job) { events in _ = try await source.report(ref, events: events) }
+        let context = JobContext(
+            job: lease.job, sink: { events in _ = try await source.report(ref, events: events) },
+            files: { try await source.file($0) })
         do {
             let result = try await withTimeout(lease.job.timeoutSeconds) { try await processor.run(context) }
             try await source.complete(ref, result: result)
+        } catch let failure as JobFailure {
+            try await source.fail(ref, error: failure.message, result: failure.result)
         } catch {
-            try await source.fail(ref, error: (error as? OffloadError)?.message ?? String(describing: error))
+            try await source.fail(ref, error: (error as? OffloadError)?.message ?? String(describing: error), result: nil)
         }
         guard let job = try await store.job(id: jobId, tenant: tenant) else { throw OffloadError.notFound("no job \(jobId)") }
         return job

@@ -26,6 +26,8 @@ public final class EventBus: Sendable {
     private let state = Mutex(State())
     /// Fired when a job may have become leasable.
     public let work = WakeSignal()
+    /// Set when the bus closes (graceful shutdown): long waits end.
+    public let closing = Latch<Void>()
 
     public init() {}
 
@@ -95,6 +97,7 @@ public final class EventBus: Sendable {
 
     /// Ends every follow subscription (graceful shutdown); later follows end at once.
     public func close() {
+        closing.set(())
         let all = state.withLock { s -> [Subscriber] in
             s.closed = true
             let all = s.followers.values.flatMap { $0.values }

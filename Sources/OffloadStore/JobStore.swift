@@ -39,8 +39,11 @@ public protocol JobStore: Sendable {
 
     /// Ends an attempt with an error: back to PENDING at `retryAt(attempt)` while attempts are left, else
     /// FAILED. The store knows the attempt that ended, so the caller needs no read to compute the backoff.
-    func fail(jobId: String, leaseToken: String, error: String, retryAt: @escaping @Sendable (Int) -> Date, at: Date)
-        async throws -> Job
+    /// `result` keeps what the attempt produced before it failed (a shell job's finished commands).
+    func fail(
+        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date,
+        at: Date
+    ) async throws -> Job
 
     /// A worker stopped a job because its cancel was requested: the job becomes CANCELLED.
     func acknowledgeCancel(jobId: String, leaseToken: String, at: Date) async throws -> Job
@@ -54,8 +57,9 @@ public protocol JobStore: Sendable {
     /// Runs a FAILED or CANCELLED job again: PENDING at `at`, with all its attempts; its past errors stay.
     func retry(jobId: String, tenant: String?, at: Date) async throws -> Job
 
-    /// Extends the leases a worker still holds; answers the ids among them whose cancel was requested.
-    func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String]
+    /// Extends the leases of `jobIds` that `workerId` still holds; answers the ids it should stop: those whose
+    /// cancel was requested and those it no longer holds.
+    func heartbeat(workerId: String, jobIds: [String], until: Date) async throws -> [String]
 
     /// Puts jobs whose lease expired back to PENDING (or FAILED when no attempts are left); answers how many.
     func requeueExpiredLeases(now: Date) async throws -> Int
@@ -103,6 +107,33 @@ public protocol JobStore: Sendable {
     func claimWebhooks(now: Date, claimFor: TimeInterval, limit: Int) async throws -> [WebhookDelivery]
     /// Records a delivery attempt: delivered, or failed and tried again at `retryAt` (nil: given up).
     func finishWebhook(jobId: String, delivered: Bool, error: String?, retryAt: Date?, at: Date) async throws
+
+    /// Registers a worker, or registers it again under the same id (a restarted agent): what it declares
+    /// replaces what was stored, and it is active and seen now.
+    func registerWorker(_ worker: WorkerRecord) async throws
+    func worker(id: String) async throws -> WorkerRecord?
+    /// Every registered worker, oldest registration first.
+    func workers() async throws -> [WorkerRecord]
+    /// Records that the worker was seen at `at`; false when it is not registered.
+    func touchWorker(id: String, at: Date) async throws -> Bool
+    /// Sets a worker's stored status (`active`, `paused` or `draining`); nil when it is not registered.
+    func setWorkerStatus(id: String, status: WorkerStatus) async throws -> WorkerRecord?
+    /// Removes a worker from the registry; false when there was none. Jobs it still held go back to PENDING
+    /// when their leases expire.
+    func deleteWorker(id: String) async throws -> Bool
+    /// Removes workers not seen since `lastSeenBefore`; answers how many.
+    func pruneWorkers(lastSeenBefore: Date) async throws -> Int
+    /// The ids of the jobs each worker runs now (PROCESSING), by worker id.
+    func runningJobs() async throws -> [String: [String]]
+
+    /// Stores an uploaded bundle.
+    func saveFile(_ file: StoredFile) async throws
+    /// A bundle with its content, if it exists and belongs to `tenant` (nil: any tenant).
+    func file(id: String, tenant: String?) async throws -> StoredFile?
+    /// Whether the bundle exists in `tenant` (nil: any tenant), without reading its content.
+    func fileExists(id: String, tenant: String?) async throws -> Bool
+    /// Deletes up to `limit` bundles uploaded before `createdBefore`; answers how many.
+    func pruneFiles(createdBefore: Date, limit: Int) async throws -> Int
 
     func createKey(_ key: StoredKey) async throws
     func key(secretHash: String) async throws -> StoredKey?
@@ -196,9 +227,13 @@ public struct LeaseRequest: Sendable, Equatable {
     public var now: Date
     /// Only these jobs (the server running a job synchronously leases that one); nil: any ready job.
     public var jobIds: [String]?
+    /// The labels the worker carries (`key=value`): it gets only jobs whose labels are all among them.
+    /// nil: labels are not checked (the synchronous run of one named job).
+    public var labels: [String]?
 
     public init(
-        workerId: String, processingTypes: [String]?, limit: Int, leaseDuration: TimeInterval, now: Date, jobIds: [String]? = nil
+        workerId: String, processingTypes: [String]?, limit: Int, leaseDuration: TimeInterval, now: Date,
+        jobIds: [String]? = nil, labels: [String]? = nil
     ) {
         self.workerId = workerId
         self.processingTypes = processingTypes
@@ -206,6 +241,7 @@ public struct LeaseRequest: Sendable, Equatable {
         self.leaseDuration = leaseDuration
         self.now = now
         self.jobIds = jobIds
+        self.labels = labels
     }
 }
 
@@ -290,5 +326,25 @@ public struct WebhookDelivery: Sendable, Equatable {
         self.jobId = jobId
         self.url = url
         self.attempt = attempt
+    }
+}
+
+/// An uploaded bundle (a ZIP for shell jobs), kept in the database so every server can serve it.
+public struct StoredFile: Sendable, Equatable {
+    public var fileId: String
+    public var tenant: String
+    public var size: Int
+    /// Hex SHA-256 of the content.
+    public var sha256: String
+    public var content: [UInt8]
+    public var createdAt: Date
+
+    public init(fileId: String, tenant: String, size: Int, sha256: String, content: [UInt8], createdAt: Date) {
+        self.fileId = fileId
+        self.tenant = tenant
+        self.size = size
+        self.sha256 = sha256
+        self.content = content
+        self.createdAt = Timestamps.date(millis: Timestamps.millis(createdAt))
     }
 }

@@ -11,8 +11,9 @@ public protocol JobSource: Sendable {
 
     func complete(_ lease: LeaseRef, result: JSONValue) async throws
 
-    /// Ends the attempt with an error; the server decides whether the job runs again.
-    func fail(_ lease: LeaseRef, error: String) async throws
+    /// Ends the attempt with an error (and what the attempt produced before it, if anything); the server
+    /// decides whether the job runs again.
+    func fail(_ lease: LeaseRef, error: String, result: JSONValue?) async throws
 
     /// The job stopped because its cancel was requested.
     func acknowledgeCancel(_ lease: LeaseRef) async throws
@@ -25,4 +26,7 @@ public protocol JobSource: Sendable {
 
     /// Ids of running jobs whose cancel was requested, as soon as the source hears of it.
     func cancellations() -> AsyncStream<String>
+
+    /// The content of an uploaded file (a shell job's bundle).
+    func file(_ fileId: String) async throws -> [UInt8]
 }

@@ -16,10 +16,22 @@ public protocol Processor: Sendable {
 public struct JobContext: Sendable {
     public let job: Job
     private let sink: @Sendable ([EventReport]) async throws -> Void
+    private let files: @Sendable (String) async throws -> [UInt8]
 
-    public init(job: Job, sink: @escaping @Sendable ([EventReport]) async throws -> Void) {
+    public init(
+        job: Job, sink: @escaping @Sendable ([EventReport]) async throws -> Void,
+        files: @escaping @Sendable (String) async throws -> [UInt8] = { _ in
+            throw OffloadError.unavailable("this worker cannot fetch files")
+        }
+    ) {
         self.job = job
         self.sink = sink
+        self.files = files
+    }
+
+    /// The content of an uploaded file (`POST /api/files`), fetched from wherever the worker gets its jobs.
+    public func file(_ fileId: String) async throws -> [UInt8] {
+        try await files(fileId)
     }
 
     public var data: JSONValue { job.data }
@@ -42,6 +54,18 @@ public struct JobContext: Sendable {
     }
 }
 
+/// Thrown by a processor whose attempt failed after producing something worth keeping: the job keeps
+/// `result` beside its error (a shell job keeps the commands that ran).
+public struct JobFailure: Error, Sendable {
+    public var message: String
+    public var result: JSONValue?
+
+    public init(_ message: String, result: JSONValue? = nil) {
+        self.message = message
+        self.result = result
+    }
+}
+
 /// The processors a worker or server knows, by processing type.
 public struct ProcessorRegistry: Sendable {
     private var processors: [String: any Processor]
@@ -50,9 +74,22 @@ public struct ProcessorRegistry: Sendable {
         self.processors = Dictionary(processors.map { ($0.processingType, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    /// The built-in demo and benchmark processors: type1, type2, type3 and noop.
+    /// The built-in processors: type1, type2, type3, noop and shell. Shell runs commands: a worker offers it
+    /// only when told to (`--allow-shell`), see `removing(_:)`.
     public static var builtIn: ProcessorRegistry {
-        ProcessorRegistry([ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor()])
+        ProcessorRegistry([ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor(), ShellProcessor()])
+    }
+
+    /// This registry without the given processing types.
+    public func removing(_ types: String...) -> ProcessorRegistry {
+        removing(contentsOf: Set(types))
+    }
+
+    /// This registry without the given processing types.
+    public func removing(contentsOf types: Set<String>) -> ProcessorRegistry {
+        var copy = self
+        for type in types { copy.processors.removeValue(forKey: type) }
+        return copy
     }
 
     public subscript(type: String) -> (any Processor)? { processors[type] }

@@ -14,15 +14,18 @@ public final class WorkerPool: Service {
         public var heartbeatInterval: Duration
         /// How long one lease call may wait for work before the slot checks in again.
         public var leaseWait: Duration
+        /// How long a final report (complete, fail) is retried while the source is unreachable.
+        public var reportPatience: Duration
 
         public init(
             concurrency: Int, shutdownGrace: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(10),
-            leaseWait: Duration = .seconds(30)
+            leaseWait: Duration = .seconds(30), reportPatience: Duration = .seconds(600)
         ) {
             self.concurrency = concurrency
             self.shutdownGrace = shutdownGrace
             self.heartbeatInterval = heartbeatInterval
             self.leaseWait = leaseWait
+            self.reportPatience = reportPatience
         }
     }
 
@@ -33,7 +36,7 @@ public final class WorkerPool: Service {
 
     private enum Outcome: Sendable {
         case completed(JSONValue)
-        case failed(String)
+        case failed(String, JSONValue?)
         case stopped(StopReason)
     }
 
@@ -45,6 +48,8 @@ public final class WorkerPool: Service {
     private let draining = Latch<Void>()
     /// Jobs running or about to run; at most `configuration.concurrency`.
     private let busy = Atomic<Int>(0)
+    /// Lease calls that failed in a row (for the backoff).
+    private let leaseFailures = Atomic<Int>(0)
     /// Fired when a job ends (a slot is free) and when shutdown begins.
     private let slotFreed = WakeSignal()
 
@@ -104,14 +109,19 @@ public final class WorkerPool: Service {
         }
         let limit = free
         do {
-            return try await untilDraining {
+            let jobs = try await untilDraining {
                 try await self.source.lease(limit: limit, wait: self.configuration.leaseWait)
             } ?? []
+            leaseFailures.store(0, ordering: .relaxed)
+            return jobs
         } catch is CancellationError {
             return []
         } catch {
-            logger.warning("lease failed", metadata: ["error": "\(error)"])
-            _ = try? await untilDraining { try await Task.sleep(for: .seconds(1)) }
+            // Back off while the source is away: 100 ms, doubling up to 5 s.
+            let failures = leaseFailures.add(1, ordering: .relaxed).newValue
+            let delay = Duration.milliseconds(100 * (1 << min(failures - 1, 6)))
+            logger.warning("lease failed", metadata: ["error": "\(error)", "retryIn": "\(min(delay, .seconds(5)))"])
+            _ = try? await untilDraining { try await Task.sleep(for: min(delay, .seconds(5))) }
             return []
         }
     }
@@ -153,29 +163,33 @@ public final class WorkerPool: Service {
         guard let processor = registry[leased.job.processingType] else {
             freeSlot()
             await deliver("fail", leased) {
-                try await self.source.fail($0, error: "no processor for type \(leased.job.processingType) on this worker")
+                try await self.source.fail(
+                    $0, error: "no processor for type \(leased.job.processingType) on this worker", result: nil)
             }
             return
         }
         logger.debug("job started", metadata: ["attempt": "\(leased.job.attempt)"])
         let source = self.source
-        let context = JobContext(job: leased.job) { events in
-            if try await source.report(ref, events: events) { stop.set(.cancelled) }
-        }
+        let context = JobContext(
+            job: leased.job,
+            sink: { events in if try await source.report(ref, events: events) { stop.set(.cancelled) } },
+            files: { try await source.file($0) })
         let outcome = await withTaskGroup(of: Outcome?.self) { group -> Outcome in
             group.addTask {
                 do {
                     return .completed(try await processor.run(context))
+                } catch let failure as JobFailure {
+                    return Task.isCancelled ? nil : .failed(failure.message, failure.result)
                 } catch {
                     if Task.isCancelled { return nil }
-                    return .failed((error as? OffloadError)?.message ?? String(describing: error))
+                    return .failed((error as? OffloadError)?.message ?? String(describing: error), nil)
                 }
             }
             group.addTask { await stop.wait().map { .stopped($0) } }
             if let timeout = leased.job.timeoutSeconds {
                 group.addTask {
                     try? await Task.sleep(for: .seconds(timeout))
-                    return Task.isCancelled ? nil : .failed("timed out after \(timeout) s")
+                    return Task.isCancelled ? nil : .failed("timed out after \(timeout) s", nil)
                 }
             }
             var result: Outcome = .stopped(.shutdown)
@@ -190,8 +204,8 @@ public final class WorkerPool: Service {
         case .completed(let result):
             await deliver("complete", leased) { try await source.complete($0, result: result) }
             logger.debug("job completed")
-        case .failed(let message):
-            await deliver("fail", leased) { try await source.fail($0, error: message) }
+        case .failed(let message, let result):
+            await deliver("fail", leased) { try await source.fail($0, error: message, result: result) }
             logger.info("job attempt failed", metadata: ["error": "\(message)"])
         case .stopped(.cancelled):
             await deliver("cancel", leased) { try await source.acknowledgeCancel($0) }
@@ -202,20 +216,24 @@ public final class WorkerPool: Service {
         }
     }
 
-    /// Sends a final report, retrying while the source is unreachable; a refused report (stale lease) is dropped.
+    /// Sends a final report, retrying while the source is unreachable (for up to `reportPatience`: by then
+    /// the lease has long expired and the server would refuse it); a refused report (stale lease) is dropped.
     private func deliver(_ what: String, _ leased: LeasedJob, _ send: @escaping @Sendable (LeaseRef) async throws -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
+        let deadline = ContinuousClock.now + configuration.reportPatience
         var delay = Duration.milliseconds(100)
-        for attempt in 1...8 {
+        var attempt = 1
+        while true {
             do {
                 try await send(ref)
                 return
-            } catch OffloadError.unavailable(let message) {
+            } catch OffloadError.unavailable(let message) where ContinuousClock.now < deadline {
                 logger.warning(
                     "report failed, retrying",
                     metadata: ["jobId": "\(ref.jobId)", "report": "\(what)", "attempt": "\(attempt)", "error": "\(message)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
+                attempt += 1
             } catch {
                 logger.warning("report refused", metadata: ["jobId": "\(ref.jobId)", "report": "\(what)", "error": "\(error)"])
                 return
@@ -236,8 +254,8 @@ public final class WorkerPool: Service {
     private func heartbeats() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeatInterval)
+            // Sent with no jobs too: a remote worker's heartbeat is how the server knows it is alive.
             let leases = running.withLock { $0.values.map(\.0) }
-            guard !leases.isEmpty else { continue }
             do {
                 for jobId in try await source.heartbeat(leases) { stop(jobId, .cancelled) }
             } catch {

@@ -40,13 +40,28 @@ struct JobRoutes {
         -> (NewJob, TypeFallback?)
     {
         var job = try NewJob(submission: try JobSubmission(json: try await withTemplate(body)), tenant: tenant, jobId: jobId, now: now)
-        try processors.validate(type: job.processingType, data: job.data)
+        try await validateTypeAndData(job)
         if job.cacheMaxAge != nil {
             // SHA-256 of type and canonical data identifies equal work.
             job.cacheKey = Hex.encode(SHA256.hash(data: job.cacheMaterial))
         }
         job.timeoutSeconds = job.timeoutSeconds ?? configuration.typeTimeouts[job.processingType]
         return (job, try await switches.fallback(for: job.processingType))
+    }
+
+    /// A type this server knows checks its data; another type is accepted when a registered worker declared
+    /// it (a worker written by the user, in any language). A shell job's bundle must exist in its tenant.
+    private func validateTypeAndData(_ job: NewJob) async throws {
+        var declaredByWorker = false
+        if processors[job.processingType] == nil {
+            declaredByWorker = try await store.workers().contains { $0.processingTypes.contains(job.processingType) }
+        }
+        if !declaredByWorker { try processors.validate(type: job.processingType, data: job.data) }
+        if job.processingType == "shell", let bundle = job.data["bundleId"]?.stringValue {
+            guard try await store.fileExists(id: bundle, tenant: job.tenant) else {
+                throw OffloadError.unprocessable("no bundle \(bundle): upload it first with POST /api/files")
+            }
+        }
     }
 
     /// The body with its named template's fields filled in (404 for an unknown template).

@@ -10,6 +10,7 @@ struct LeaseStatement: PostgresPreparedStatement {
             WHERE status = 'PENDING' AND run_at <= $1
                 AND ($2::text[] IS NULL OR processing_type = ANY($2::text[]))
                 AND ($6::text[] IS NULL OR id = ANY($6::text[]))
+                AND ($7::text[] IS NULL OR labels <@ $7::text[])
                 AND queue NOT IN (SELECT queue FROM paused_queues)
             ORDER BY priority DESC, run_at, id
             LIMIT $3
@@ -37,15 +38,18 @@ struct LeaseStatement: PostgresPreparedStatement {
     var expiresAt: Int64
     /// nil: any ready job.
     var jobIds: [String]?
+    /// The worker's labels: only jobs whose labels are all among them; nil: labels are not checked.
+    var labels: [String]?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 7)
         bindings.append(now)
         try bindings.append(processingTypes)
         bindings.append(limit)
         bindings.append(workerId)
         bindings.append(expiresAt)
         try bindings.append(jobIds)
+        try bindings.append(labels)
         return bindings
     }
 

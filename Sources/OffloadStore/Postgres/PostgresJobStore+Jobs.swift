@@ -141,15 +141,19 @@ extension PostgresJobStore {
         let tenants = jobs.map(\.tenant)
         let created = jobs.map { Timestamps.millis($0.createdAt) }
         let cacheKeys = jobs.map { $0.cacheKey ?? "" }
+        // A job's labels travel as one newline-joined text (arrays of arrays must be rectangular); label
+        // terms cannot hold a newline.
+        let labels = jobs.map { JobLabels.terms($0.labels).joined(separator: "\n") }
         return Set(try await Self.collect(connection.query("""
             WITH stored AS (
                 INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
-                    timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
-                SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, '')
+                    timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels)
+                SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, ''),
+                    COALESCE(string_to_array(NULLIF(l, ''), E'\\n'), '{}')
                 FROM unnest(\(ids)::text[], \(types)::text[], \(queues)::text[], \(data)::text[], \(options)::text[],
                     \(maxAttempts)::bigint[], \(priorities)::bigint[], \(runAt)::bigint[], \(timeouts)::bigint[],
-                    \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[])
-                    AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck)
+                    \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[], \(labels)::text[])
+                    AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck, l)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id, created_at
             ), first_events AS (

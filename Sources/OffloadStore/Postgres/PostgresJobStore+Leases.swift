@@ -22,7 +22,7 @@ extension PostgresJobStore {
         let expires = now + Int64(request.leaseDuration * 1000)
         let statement = LeaseStatement(
             now: now, processingTypes: request.processingTypes, limit: Int64(request.limit), workerId: request.workerId,
-            expiresAt: expires, jobIds: request.jobIds)
+            expiresAt: expires, jobIds: request.jobIds, labels: request.labels)
         let rows = try await autocommit { connection in
             var rows: [JobRow] = []
             for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
@@ -146,10 +146,16 @@ extension PostgresJobStore {
     }
 
     public func fail(
-        jobId: String, leaseToken: String, error: String, retryAt: @escaping @Sendable (Int) -> Date, at: Date
+        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date,
+        at: Date
     ) async throws -> Job {
         try await write { connection in
             let lease = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
+            if let result {
+                _ = try await connection.query(
+                    "UPDATE jobs SET result = \(result.jsonString()) WHERE id = \(jobId)", logger: self.logger
+                ).get()
+            }
             try await self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, connection)
             if lease.cancelRequested {
                 return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection, error: error)
@@ -230,20 +236,17 @@ extension PostgresJobStore {
     }
 
     /// One statement for all of a worker's leases.
-    public func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String] {
-        guard !leases.isEmpty else { return [] }
-        let ids = leases.map(\.jobId)
-        let tokens = leases.map(\.leaseToken)
+    public func heartbeat(workerId: String, jobIds: [String], until: Date) async throws -> [String] {
+        guard !jobIds.isEmpty else { return [] }
         let held = try await autocommit { connection in
             try await Self.collect(connection.query("""
                 UPDATE jobs SET lease_expires_at = \(Timestamps.millis(until))
-                FROM unnest(\(ids)::text[], \(tokens)::text[]) AS u(id, token)
-                WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
-                RETURNING jobs.id, jobs.cancel_requested
+                WHERE id = ANY(\(jobIds)::text[]) AND worker_id = \(workerId) AND status = 'PROCESSING'
+                RETURNING id, cancel_requested
                 """, logger: self.logger)) { try $0.decode((String, Bool).self) }
         }
         let kept = Set(held.filter { !$0.1 }.map(\.0))
-        return ids.filter { !kept.contains($0) }
+        return jobIds.filter { !kept.contains($0) }
     }
 
     /// Rows another server's sweeper holds are skipped (`SKIP LOCKED`), so sweepers never wait on each other.

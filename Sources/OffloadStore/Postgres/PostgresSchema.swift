@@ -125,6 +125,34 @@ enum PostgresSchema {
         ("004_type_fallback", [
             "ALTER TABLE disabled_types ADD COLUMN fallback TEXT NOT NULL DEFAULT 'refuse'",
         ]),
+        ("005_workers_labels_files", [
+            // The labels a worker must carry to lease the job, "key=value" each (empty: none).
+            "ALTER TABLE jobs ADD COLUMN labels TEXT[] NOT NULL DEFAULT '{}'",
+            """
+            CREATE TABLE workers (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                processing_types TEXT[] NOT NULL,
+                labels TEXT NOT NULL,
+                max_concurrent_jobs INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                registered_at BIGINT NOT NULL,
+                last_heartbeat_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE files (
+                id TEXT PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                sha256 TEXT NOT NULL,
+                content BYTEA NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX files_created ON files (created_at)",
+            "CREATE INDEX jobs_running_worker ON jobs (worker_id) WHERE status = 'PROCESSING'",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.

@@ -21,7 +21,7 @@ public final class SQLiteJobStore: JobStoreService {
 
     public let eventBus: EventBus
     let pool: DatabasePool
-    private let writer: GroupCommitWriter
+    let writer: GroupCommitWriter
     /// A connection that only checkpoints the WAL into the database file, off the writer's path.
     private let checkpointer: DatabaseQueue
     private let checkpointQueue = DispatchQueue(label: "offload-sqlite-checkpoint")
@@ -136,12 +136,14 @@ public final class SQLiteJobStore: JobStoreService {
                 }
                 try db.cachedStatement(sql: """
                     INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority,
-                        run_at, timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key)
-                    VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                        run_at, timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels)
+                    VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                     """).execute(arguments: [
                         new.jobId, new.processingType, new.queue, new.data.jsonString(), new.options.jsonString(),
                         new.maxAttempts, new.priority, Timestamps.millis(new.runAt), new.timeoutSeconds,
                         new.idempotencyKey, new.tenant, created, new.cacheKey,
+                        new.labels.isEmpty
+                            ? nil : JSONValue.array(JobLabels.terms(new.labels).map(JSONValue.string)).jsonString(),
                     ])
                 let event = JobEvent(
                     jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt)
@@ -285,6 +287,13 @@ public final class SQLiteJobStore: JobStoreService {
                 sql += " AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))"
                 arguments += StatementArguments(ids)
             }
+            if let labels = request.labels {
+                // Every label the job asks for must be among the worker's.
+                sql += labels.isEmpty
+                    ? " AND labels IS NULL"
+                    : " AND (labels IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(labels) WHERE value NOT IN (\(Array(repeating: "?", count: labels.count).joined(separator: ",")))))"
+                arguments += StatementArguments(labels)
+            }
             sql += " ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING \(SQLiteRows.jobColumns)"
             arguments += [request.limit]
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
@@ -354,10 +363,15 @@ public final class SQLiteJobStore: JobStoreService {
     }
 
     public func fail(
-        jobId: String, leaseToken: String, error: String, retryAt: @escaping @Sendable (Int) -> Date, at: Date
+        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date,
+        at: Date
     ) async throws -> Job {
         try await writer.write { db in
             let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
+            if let result {
+                try db.cachedStatement(sql: "UPDATE jobs SET result = ? WHERE id = ?")
+                    .execute(arguments: [result.jsonString(), jobId])
+            }
             try Self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, db)
             if lease.cancelRequested {
                 return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "error = ?", arguments: [error])
@@ -439,18 +453,17 @@ public final class SQLiteJobStore: JobStoreService {
         }
     }
 
-    public func heartbeat(workerId: String, leases: [LeaseRef], until: Date) async throws -> [String] {
-        guard !leases.isEmpty else { return [] }
+    public func heartbeat(workerId: String, jobIds: [String], until: Date) async throws -> [String] {
+        guard !jobIds.isEmpty else { return [] }
         return try await writer.write { db in
             var stop: [String] = []
             let statement = try db.cachedStatement(sql: """
-                UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND status = 'PROCESSING'
+                UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND worker_id = ? AND status = 'PROCESSING'
                 RETURNING cancel_requested
                 """)
-            for lease in leases {
-                let flag = try Int64.fetchOne(
-                    statement, arguments: [Timestamps.millis(until), lease.jobId, lease.leaseToken])
-                if flag == nil || flag != 0 { stop.append(lease.jobId) }
+            for jobId in jobIds {
+                let flag = try Int64.fetchOne(statement, arguments: [Timestamps.millis(until), jobId, workerId])
+                if flag == nil || flag != 0 { stop.append(jobId) }
             }
             return (stop, .none)
         }
@@ -721,7 +734,7 @@ public final class SQLiteJobStore: JobStoreService {
     private static let keyColumns = "id, name, role, tenant, secret_hash, created_at"
     static let scheduleColumns = "name, cron, processing_type, queue, data, options, tenant, next_run_at, created_at"
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
         } catch let error as OffloadError {

@@ -129,6 +129,33 @@ enum SQLiteSchema {
         migrator.registerMigration("010_type_fallback") { db in
             try db.execute(sql: "ALTER TABLE disabled_types ADD COLUMN fallback TEXT NOT NULL DEFAULT 'refuse'")
         }
+        migrator.registerMigration("011_workers_labels_files") { db in
+            try db.execute(sql: """
+                -- The labels a worker must carry to lease the job, as a JSON array of "key=value" (NULL: none).
+                ALTER TABLE jobs ADD COLUMN labels TEXT;
+                CREATE TABLE workers (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    processing_types TEXT NOT NULL,
+                    labels TEXT NOT NULL,
+                    max_concurrent_jobs INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    registered_at INTEGER NOT NULL,
+                    last_heartbeat_at INTEGER NOT NULL
+                );
+                CREATE TABLE files (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    tenant TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    content BLOB NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX files_created ON files (created_at);
+                -- Which jobs each worker runs, for the registry (running jobs only).
+                CREATE INDEX jobs_running_worker ON jobs (worker_id) WHERE status = 'PROCESSING';
+                """)
+        }
         return migrator
     }
 }

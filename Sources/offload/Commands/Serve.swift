@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes.") var maxBodyBytes = 10 * 1024 * 1024
     @Option(help: "Days finished jobs are kept (0: forever).") var retentionDays = 7.0
     @Option(help: "Default timeout of a processing type, TYPE=SECONDS (repeatable).") var typeTimeout: [String] = []
+    @Option(help: "Largest shell bundle (POST /api/files) in bytes.") var maxBundleBytes = 50 * 1024 * 1024
+    @Flag(help: "Let the in-process workers run shell jobs (commands from job data run on this machine).")
+    var allowShell = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(help: "Write logs as JSON lines.") var logJSON = false
 
@@ -45,6 +48,8 @@ struct Serve: AsyncParsableCommand {
         configuration.durability = durability
         configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
         configuration.maxBodyBytes = maxBodyBytes
+        configuration.maxBundleBytes = maxBundleBytes
+        configuration.allowShell = allowShell
         configuration.retention = retentionDays > 0 ? retentionDays * 86_400 : nil
         for entry in typeTimeout {
             let parts = entry.split(separator: "=", maxSplits: 1)

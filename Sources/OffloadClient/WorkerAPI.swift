@@ -1,0 +1,197 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import OffloadCore
+
+/// What a worker declares when it registers.
+public struct WorkerRegistration: Sendable, Equatable {
+    /// The id to register under again (a restarted agent keeps its id); nil: the server makes one.
+    public var workerId: String?
+    public var name: String
+    public var processingTypes: [String]
+    public var labels: [String: String]
+    public var maxConcurrentJobs: Int
+
+    public init(workerId: String?, name: String, processingTypes: [String], labels: [String: String], maxConcurrentJobs: Int) {
+        self.workerId = workerId
+        self.name = name
+        self.processingTypes = processingTypes
+        self.labels = labels
+        self.maxConcurrentJobs = maxConcurrentJobs
+    }
+
+    var jsonValue: JSONValue {
+        var fields: [String: JSONValue] = [
+            "name": .string(name), "processingTypes": .array(processingTypes.map(JSONValue.string)),
+            "labels": .object(labels.mapValues(JSONValue.string)), "maxConcurrentJobs": .int(Int64(maxConcurrentJobs)),
+        ]
+        if let workerId { fields["workerId"] = .string(workerId) }
+        return .object(fields)
+    }
+}
+
+/// A lease call's answer: new jobs, and running jobs the worker must stop.
+public struct LeaseAnswer: Sendable, Equatable {
+    public var jobs: [LeasedJob]
+    public var cancel: [String]
+}
+
+/// A stored bundle: `POST /api/files`'s answer.
+public struct UploadedFile: Sendable, Equatable {
+    public var fileId: String
+    public var size: Int
+    public var sha256: String
+}
+
+/// The worker side of the HTTP API (a worker key), and bundle uploads (a client key).
+///
+/// These calls are not retried here: a worker decides itself what to repeat. Their errors are
+/// `OffloadError`s: `unavailable` when the server cannot be reached or answers 5xx, `conflict` for a
+/// stale lease token, `notFound` for a worker the server does not know (any more).
+extension OffloadClient {
+    /// Registers (or registers again) a worker; answers its id.
+    public func registerWorker(_ registration: WorkerRegistration) async throws -> String {
+        let answer = try await call("POST", "/api/workers/register", json: registration.jsonValue)
+        guard let id = answer["workerId"]?.stringValue else { throw OffloadError.unavailable("the server answered no workerId") }
+        return id
+    }
+
+    /// Keeps the worker and the leases of `jobIds` alive; answers the jobs it must stop. `draining` tells the
+    /// server the worker is shutting down (it gets no new jobs).
+    public func workerHeartbeat(_ workerId: String, jobIds: [String], draining: Bool = false) async throws -> [String] {
+        var body: [String: JSONValue] = ["jobIds": .array(jobIds.map(JSONValue.string))]
+        if draining { body["status"] = "draining" }
+        let answer = try await call("POST", "/api/workers/\(workerId)/heartbeat", json: .object(body))
+        return answer["cancel"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    /// Long-polls for up to `limit` jobs, waiting up to `waitSeconds`; `running` are the jobs the worker runs
+    /// now (their leases are extended, and a cancel of one of them ends the wait).
+    public func leaseJobs(_ workerId: String, limit: Int, waitSeconds: Int, running: [String]) async throws -> LeaseAnswer {
+        let body: JSONValue = ["limit": .int(Int64(limit)), "jobIds": .array(running.map(JSONValue.string))]
+        let answer = try await call(
+            "POST", "/api/workers/\(workerId)/lease?wait=\(waitSeconds)", json: body, timeout: .seconds(Int64(waitSeconds) + 30))
+        return LeaseAnswer(
+            jobs: try (answer["jobs"]?.arrayValue ?? []).map(LeasedJob.init(json:)),
+            cancel: answer["cancel"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
+
+    /// Appends progress, log and token events to a leased job; answers whether its cancel was requested.
+    public func reportEvents(_ lease: LeaseRef, events: [EventReport]) async throws -> Bool {
+        let body: JSONValue = [
+            "leaseToken": .string(lease.leaseToken),
+            "events": .array(events.map { ["kind": .string($0.kind.rawValue), "data": $0.data] }),
+        ]
+        return try await call("POST", "/api/jobs/\(lease.jobId)/events", json: body)["cancelRequested"]?.boolValue ?? false
+    }
+
+    public func completeJob(_ lease: LeaseRef, result: JSONValue) async throws {
+        _ = try await call("POST", "/api/jobs/\(lease.jobId)/complete", json: ["leaseToken": .string(lease.leaseToken), "result": result])
+    }
+
+    public func failJob(_ lease: LeaseRef, error: String, result: JSONValue?) async throws {
+        var body: [String: JSONValue] = ["leaseToken": .string(lease.leaseToken), "error": .string(error)]
+        if let result { body["result"] = result }
+        _ = try await call("POST", "/api/jobs/\(lease.jobId)/fail", json: .object(body))
+    }
+
+    /// Hands a leased job back without counting the attempt (or, when its cancel was requested, ends it
+    /// CANCELLED: the way a worker acknowledges a cancel).
+    public func releaseJob(_ lease: LeaseRef) async throws {
+        _ = try await call("POST", "/api/jobs/\(lease.jobId)/release", json: ["leaseToken": .string(lease.leaseToken)])
+    }
+
+    /// Removes the worker from the registry (after it drained).
+    public func deregisterWorker(_ workerId: String) async throws {
+        _ = try await call("DELETE", "/api/workers/\(workerId)", json: nil)
+    }
+
+    /// The content of an uploaded bundle.
+    public func downloadFile(_ fileId: String) async throws -> [UInt8] {
+        let (_, body) = try await exchange("GET", "/api/files/\(fileId)", body: nil, contentType: nil, timeout: .seconds(600))
+        return Array(body.readableBytesView)
+    }
+
+    /// Uploads a ZIP bundle for shell jobs (`data.bundleId`).
+    public func uploadFile(_ zip: [UInt8]) async throws -> UploadedFile {
+        let (_, body) = try await exchange("POST", "/api/files", body: zip, contentType: "application/zip", timeout: .seconds(600))
+        let answer = try JSONValue.parse(Array(body.readableBytesView))
+        guard let id = answer["fileId"]?.stringValue, let size = answer["size"]?.intValue, let sha = answer["sha256"]?.stringValue else {
+            throw OffloadError.unavailable("the server's upload answer was incomplete")
+        }
+        return UploadedFile(fileId: id, size: Int(size), sha256: sha)
+    }
+
+    /// The worker registry (an admin key): each worker's JSON as `GET /api/workers` shows it.
+    public func workers() async throws -> [JSONValue] {
+        try await call("GET", "/api/workers", json: nil)["workers"]?.arrayValue ?? []
+    }
+
+    /// Pauses or resumes a worker (an admin key).
+    public func setWorker(_ workerId: String, paused: Bool) async throws -> JSONValue {
+        try await call("POST", "/api/workers/\(workerId)/\(paused ? "pause" : "resume")", json: nil)
+    }
+
+    private func call(_ method: String, _ path: String, json: JSONValue?, timeout: TimeAmount = .seconds(60)) async throws -> JSONValue {
+        let (status, body) = try await exchange(
+            method, path, body: json?.jsonBytes(), contentType: json == nil ? nil : "application/json", timeout: timeout)
+        guard status != 204, body.readableBytes > 0 else { return .object([:]) }
+        return try JSONValue.parse(Array(body.readableBytesView))
+    }
+
+    /// One request with the bearer token (renewed once when refused); a non-2xx answer becomes the
+    /// `OffloadError` its body names, an unreachable server `unavailable`.
+    private func exchange(
+        _ method: String, _ path: String, body: [UInt8]?, contentType: String?, timeout: TimeAmount
+    ) async throws -> (Int, ByteBuffer) {
+        var renewed = false
+        while true {
+            let response: HTTPClientResponse
+            let buffer: ByteBuffer
+            do {
+                var request = HTTPClientRequest(url: baseURL + path)
+                request.method = .init(rawValue: method)
+                request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.bearer(renew: renewed))")
+                if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+                if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+                response = try await http.execute(request, timeout: timeout)
+                buffer = try await response.body.collect(upTo: 1 << 30)
+            } catch let error as OffloadClientError {
+                throw error.offloadError
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw OffloadError.unavailable("cannot reach \(baseURL): \(error)")
+            }
+            let status = Int(response.status.code)
+            if status == 401 && !renewed {
+                renewed = true
+                continue
+            }
+            guard (200..<300).contains(status) else {
+                throw OffloadClientError.http(status: status, body: String(buffer: buffer)).offloadError
+            }
+            return (status, buffer)
+        }
+    }
+}
+
+extension OffloadClientError {
+    /// The `OffloadError` an HTTP error answer stands for (the body's message when it has one).
+    var offloadError: OffloadError {
+        guard case .http(let status, let body) = self else { return .unavailable("\(self)") }
+        let message = (try? JSONValue.parse(body))?["error"]?["message"]?.stringValue ?? "HTTP \(status)"
+        switch status {
+        case 400: return .badRequest(message)
+        case 401: return .unauthorized(message)
+        case 403: return .forbidden(message)
+        case 404: return .notFound(message)
+        case 409: return .conflict(message)
+        case 413: return .payloadTooLarge(message)
+        case 422: return .unprocessable(message)
+        case 429: return .rateLimited(retryAfterSeconds: 1)
+        default: return .unavailable(message)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import OffloadCore
+import OffloadStore
+
+/// A lease that waits for work (the long poll of in-process workers and of the worker API): it leases at
+/// once when it can, else sleeps until new work is announced, the next delayed job is due, `interrupt` is
+/// set, the server shuts down, or `wait` runs out.
+struct LeaseWait {
+    let store: any JobStore
+
+    /// - Parameter request: The lease to try at each wake-up; nil: do not lease now (the worker is paused),
+    ///   but keep waiting for `interrupt`.
+    func lease(
+        wait: Duration, interrupt: Latch<Void>? = nil, request: @Sendable (Date) async throws -> LeaseRequest?
+    ) async throws -> [LeasedJob] {
+        let deadline = ContinuousClock.now + wait
+        let bus = store.eventBus
+        while true {
+            let generation = bus.work.generation
+            var jobs: [LeasedJob] = []
+            let attempt = try await request(Date())
+            if let attempt { jobs = try await store.lease(attempt) }
+            let remaining = deadline - ContinuousClock.now
+            if !jobs.isEmpty || remaining <= .zero || Task.isCancelled || interrupt?.value != nil || bus.closing.value != nil {
+                return jobs
+            }
+            var due = remaining
+            if attempt != nil, let next = try await store.nextRunAt(after: Date()) {
+                due = min(due, .milliseconds(Int64(max(1, next.timeIntervalSinceNow * 1000).rounded(.up))))
+            }
+            let nap = due
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await bus.work.wait(since: generation, timeout: nap) }
+                group.addTask { _ = await bus.closing.wait() }
+                if let interrupt { group.addTask { _ = await interrupt.wait() } }
+                await group.next()
+                group.cancelAll()
+            }
+            if Task.isCancelled { return [] }
+        }
+    }
+}
