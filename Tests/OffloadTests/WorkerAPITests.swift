@@ -1,0 +1,184 @@
+import Foundation
+import OffloadClient
+import OffloadCore
+import OffloadServer
+import Testing
+
+/// A worker client of a test server, registered with `types`.
+private func registeredWorker(
+    _ server: TestServer, types: [String] = ["noop"], labels: [String: String] = [:], max: Int = 4
+) async throws -> (OffloadClient, String) {
+    let client = OffloadClient(baseURL: server.baseURL, apiKey: try await server.makeKey(role: "worker", tenant: "default"))
+    let id = try await client.registerWorker(WorkerRegistration(
+        workerId: nil, name: "test-worker", processingTypes: types, labels: labels, maxConcurrentJobs: max))
+    return (client, id)
+}
+
+@Suite("Worker API: registry, long-poll leases, reports, bundles")
+struct WorkerAPITests {
+    @Test("a waiting lease answers as soon as a matching job is submitted, not on a polling tick")
+    func longPoll() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let (worker, id) = try await registeredWorker(server)
+            let started = ContinuousClock.now
+            async let answer = worker.leaseJobs(id, limit: 4, waitSeconds: 30, running: [])
+            // Let the lease start waiting first (were it later, it would find the job at once: the check holds either way).
+            try await Task.sleep(for: .milliseconds(200))
+            let submitted = try await server.submit("noop", data: ["x": 1])
+            let leased = try await answer
+            let elapsed = ContinuousClock.now - started
+            #expect(leased.jobs.map(\.job.jobId) == [submitted["jobId"]?.stringValue])
+            #expect(leased.jobs.first?.job.workerId == id)
+            #expect(elapsed < .seconds(2), "the lease answered after \(elapsed)")
+            // Nothing more to lease: an empty wait answers 204, which the client reads as no jobs.
+            #expect(try await worker.leaseJobs(id, limit: 4, waitSeconds: 0, running: []).jobs.isEmpty)
+        }
+    }
+
+    @Test("jobs go only to workers of their type and labels, never beyond a worker's max")
+    func routing() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let (plain, plainId) = try await registeredWorker(server, types: ["noop"], max: 2)
+            let (gpu, gpuId) = try await registeredWorker(server, types: ["noop", "type1"], labels: ["gpu": "a100"], max: 2)
+            let gpuJob = try await server.submit("noop", data: 1, options: ["labels": ["gpu": "a100"]])
+            let typeJob = try await server.submit("type1", data: [["id": 1, "name": "a"]])
+            for n in 0..<3 { _ = try await server.submit("noop", data: .int(Int64(n))) }
+            let first = try await plain.leaseJobs(plainId, limit: 10, waitSeconds: 0, running: [])
+            #expect(first.jobs.count == 2)
+            #expect(!first.jobs.map(\.job.jobId).contains(gpuJob["jobId"]?.stringValue ?? ""))
+            #expect(first.jobs.allSatisfy { $0.job.processingType == "noop" })
+            let full = try await plain.leaseJobs(plainId, limit: 10, waitSeconds: 0, running: first.jobs.map(\.job.jobId))
+            #expect(full.jobs.isEmpty)
+            let second = try await gpu.leaseJobs(gpuId, limit: 10, waitSeconds: 0, running: [])
+            #expect(Set(second.jobs.map(\.job.jobId)) == Set([gpuJob["jobId"]?.stringValue, typeJob["jobId"]?.stringValue].compactMap { $0 }))
+        }
+    }
+
+    @Test("reports need the current lease token: a stale one gets 409 and changes nothing")
+    func reports() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let (worker, id) = try await registeredWorker(server)
+            let submitted = try await server.submit("noop", data: 1)
+            let jobId = try #require(submitted["jobId"]?.stringValue)
+            let leased = try #require(try await worker.leaseJobs(id, limit: 1, waitSeconds: 0, running: []).jobs.first)
+            let lease = LeaseRef(jobId: jobId, leaseToken: leased.leaseToken)
+            #expect(try await !worker.reportEvents(lease, events: [.progress(40, message: "half"), .log("hello"), .token("hi")]))
+            let stale = LeaseRef(jobId: jobId, leaseToken: "0123456789abcdef0123456789abcdef")
+            await #expect(throws: OffloadError.self) { try await worker.completeJob(stale, result: "wrong") }
+            let reply = try await server.call(
+                "POST", "/api/jobs/\(jobId)/complete", key: nil, bearer: nil,
+                json: ["leaseToken": "0123456789abcdef0123456789abcdef", "result": 1])
+            #expect(reply.status == 401)
+            #expect(try await server.call("GET", "/api/jobs/\(jobId)").json["progress"] == 40)
+            try await worker.completeJob(lease, result: ["ok": true])
+            let done = try await server.call("GET", "/api/jobs/\(jobId)").json
+            #expect(done["status"] == "COMPLETED")
+            #expect(done["result"] == ["ok": true])
+            let events = try await server.call("GET", "/api/jobs/\(jobId)/events").json["events"]?.arrayValue ?? []
+            #expect(events.compactMap { $0["kind"]?.stringValue } == ["status", "status", "progress", "log", "token", "completed"])
+        }
+    }
+
+    @Test("a cancel of a running job ends the worker's waiting lease call at once, and its heartbeat says so too")
+    func cancelReachesWorker() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let (worker, id) = try await registeredWorker(server)
+            let jobId = try #require(try await server.submit("noop", data: 1)["jobId"]?.stringValue)
+            _ = try await worker.leaseJobs(id, limit: 1, waitSeconds: 0, running: [])
+            let started = ContinuousClock.now
+            async let waiting = worker.leaseJobs(id, limit: 3, waitSeconds: 30, running: [jobId])
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await server.call("POST", "/api/jobs/\(jobId)/cancel").status == 200)
+            let answer = try await waiting
+            #expect(answer.cancel == [jobId])
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(try await worker.workerHeartbeat(id, jobIds: [jobId]) == [jobId])
+        }
+    }
+
+    @Test("the registry lists workers with status and current jobs; a paused worker gets nothing")
+    func registry() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let (worker, id) = try await registeredWorker(server, labels: ["zone": "eu"])
+            let admin = OffloadClient(baseURL: server.baseURL, apiKey: TestServer.adminKey)
+            let paused = try await admin.setWorker(id, paused: true)
+            #expect(paused["status"] == "paused")
+            let jobId = try #require(try await server.submit("noop", data: 1)["jobId"]?.stringValue)
+            #expect(try await worker.leaseJobs(id, limit: 1, waitSeconds: 1, running: []).jobs.isEmpty)
+            _ = try await admin.setWorker(id, paused: false)
+            let leased = try await worker.leaseJobs(id, limit: 1, waitSeconds: 1, running: [])
+            #expect(leased.jobs.map(\.job.jobId) == [jobId])
+            let listed = try #require(try await admin.workers().first { $0["workerId"]?.stringValue == id })
+            #expect(listed["status"] == "active")
+            #expect(listed["currentJobs"] == [.string(jobId)])
+            #expect(listed["labels"] == ["zone": "eu", "mode": "distributed"])
+            #expect(listed["maxConcurrentJobs"] == 4)
+            #expect(try await server.call("GET", "/api/workers", key: try await server.makeKey(role: "client", tenant: "a")).status == 403)
+            try await worker.deregisterWorker(id)
+            #expect(try await admin.workers().isEmpty)
+            await #expect(throws: OffloadError.notFound("no worker \(id)")) { try await worker.workerHeartbeat(id, jobIds: []) }
+        }
+    }
+
+    @Test("options.mode picks the server's own workers (direct) or remote ones (distributed)")
+    func modes() async throws {
+        try await TestServer.with(configure: { $0.workers = 2 }) { server in
+            let direct = try #require(try await server.submit("noop", data: 1, options: ["mode": "direct"])["jobId"]?.stringValue)
+            let done = try await server.waitFor(direct) { $0["status"] == "COMPLETED" }
+            #expect(done["workerId"]?.stringValue?.hasPrefix("inprocess-") == true)
+            let remoteOnly = try #require(try await server.submit("noop", data: 2, options: ["mode": "distributed"])["jobId"]?.stringValue)
+            let (worker, id) = try await registeredWorker(server)
+            let leased = try await worker.leaseJobs(id, limit: 1, waitSeconds: 5, running: [])
+            #expect(leased.jobs.map(\.job.jobId) == [remoteOnly])
+            let bad = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "options": ["mode": "nearby"]])
+            #expect(bad.status == 422)
+        }
+    }
+
+    @Test("a type no server processor knows is accepted once a registered worker declares it")
+    func customTypes() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            #expect(try await server.call("POST", "/api/jobs", json: ["processingType": "resize", "data": 1]).status == 422)
+            let (worker, id) = try await registeredWorker(server, types: ["resize"])
+            let jobId = try #require(try await server.submit("resize", data: ["w": 10])["jobId"]?.stringValue)
+            #expect(try await worker.leaseJobs(id, limit: 1, waitSeconds: 1, running: []).jobs.map(\.job.jobId) == [jobId])
+        }
+    }
+
+    @Test("bundles: a ZIP is stored and served to workers; zip-slip, absolute paths and links out are refused")
+    func bundles() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let client = OffloadClient(baseURL: server.baseURL, apiKey: try await server.makeKey(role: "client", tenant: "acme"))
+            let zip = try makeZip([ZipEntry(path: "run.sh", content: "echo hi\n"), ZipEntry(path: "lib/", isDirectory: true)])
+            let uploaded = try await client.uploadFile(zip)
+            #expect(uploaded.size == zip.count)
+            let (worker, _) = try await registeredWorker(server)
+            #expect(try await worker.downloadFile(uploaded.fileId) == zip)
+            let other = OffloadClient(baseURL: server.baseURL, apiKey: try await server.makeKey(role: "client", tenant: "other"))
+            await #expect(throws: OffloadError.notFound("no file \(uploaded.fileId)")) { try await other.downloadFile(uploaded.fileId) }
+
+            let unsafe: [(ZipEntry, String)] = [
+                (ZipEntry(path: "../evil.sh", content: "x"), "leads outside the bundle"),
+                (ZipEntry(path: "a/../../evil", content: "x"), "leads outside the bundle"),
+                (ZipEntry(path: "/etc/evil", content: "x"), "absolute paths are not allowed"),
+                (ZipEntry(path: "link", content: "/etc/passwd", isLink: true), "absolute paths are not allowed"),
+                (ZipEntry(path: "sub/link", content: "../../outside", isLink: true), "leads outside the bundle"),
+            ]
+            for (entry, message) in unsafe {
+                do {
+                    _ = try await client.uploadFile(try makeZip([entry]))
+                    Issue.record("the bundle with \(entry.path) was accepted")
+                } catch OffloadError.unprocessable(let text) {
+                    #expect(text.contains(message), "\(entry.path): \(text)")
+                }
+            }
+            _ = try await client.uploadFile(try makeZip([ZipEntry(path: "sub/link", content: "../run.sh", isLink: true)]))
+            await #expect(throws: OffloadError.unprocessable("the bundle is not a ZIP archive")) {
+                try await client.uploadFile(Array("not a zip".utf8))
+            }
+            let missing = try await server.call(
+                "POST", "/api/jobs", json: ["processingType": "shell", "data": ["bundleId": "file_nope", "commands": ["ls"]]])
+            #expect(missing.status == 422)
+        }
+    }
+}
