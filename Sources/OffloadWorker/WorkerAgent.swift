@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 import OffloadClient
 import OffloadCore
 import ServiceLifecycle
@@ -44,7 +46,17 @@ public struct WorkerAgent: Service {
     }
 
     public func run() async throws {
-        let client = OffloadClient(baseURL: configuration.serverURL, apiKey: configuration.apiKey)
+        // A server that is away must fail a call at once (the pool backs off and retries), not hold it until
+        // its deadline while the connection pool keeps trying to connect.
+        var http = HTTPClient.Configuration()
+        http.connectionPool.retryConnectionEstablishment = false
+        http.timeout.connect = .seconds(5)
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        await serve(OffloadClient(baseURL: configuration.serverURL, apiKey: configuration.apiKey, httpClient: httpClient))
+        try await httpClient.shutdown()
+    }
+
+    private func serve(_ client: OffloadClient) async {
         let source = RemoteJobSource(
             client: client,
             registration: WorkerRegistration(

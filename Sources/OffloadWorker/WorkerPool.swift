@@ -151,8 +151,11 @@ public final class WorkerPool: Service {
     /// never idle waiting for the store (the job stays in `running`, heartbeated, until its report lands).
     private func execute(_ leased: LeasedJob, freeSlot: @Sendable () -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
-        var logger = self.logger
-        logger[metadataKey: "jobId"] = "\(ref.jobId)"
+        let logger = {
+            var logger = self.logger
+            logger[metadataKey: "jobId"] = "\(ref.jobId)"
+            return logger
+        }()
         let stop = Latch<StopReason>()
         running.withLock { $0[ref.jobId] = (ref, stop) }
         defer {
@@ -170,10 +173,19 @@ public final class WorkerPool: Service {
         }
         logger.debug("job started", metadata: ["attempt": "\(leased.job.attempt)"])
         let source = self.source
+        let patience = configuration.reportPatience
         let context = JobContext(
             job: leased.job,
-            sink: { events in if try await source.report(ref, events: events) { stop.set(.cancelled) } },
-            files: { try await source.file($0) })
+            sink: { events in
+                // Events wait (and the processor with them) while the source is away: none is dropped.
+                let cancelRequested = try await Self.retryingWhileUnavailable(patience: patience, logger: logger) {
+                    try await source.report(ref, events: events)
+                }
+                if cancelRequested { stop.set(.cancelled) }
+            },
+            files: { fileId in
+                try await Self.retryingWhileUnavailable(patience: patience, logger: logger) { try await source.file(fileId) }
+            })
         let outcome = await withTaskGroup(of: Outcome?.self) { group -> Outcome in
             group.addTask {
                 do {
@@ -220,23 +232,32 @@ public final class WorkerPool: Service {
     /// the lease has long expired and the server would refuse it); a refused report (stale lease) is dropped.
     private func deliver(_ what: String, _ leased: LeasedJob, _ send: @escaping @Sendable (LeaseRef) async throws -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
-        let deadline = ContinuousClock.now + configuration.reportPatience
+        var logger = self.logger
+        logger[metadataKey: "jobId"] = "\(ref.jobId)"
+        logger[metadataKey: "report"] = "\(what)"
+        do {
+            try await Self.retryingWhileUnavailable(patience: configuration.reportPatience, logger: logger) { try await send(ref) }
+        } catch {
+            logger.warning("report refused", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `call` until it succeeds or fails for another reason than the source being unavailable, waiting
+    /// 100 ms, then twice as long each time (at most 5 s), for up to `patience`.
+    private static func retryingWhileUnavailable<T: Sendable>(
+        patience: Duration, logger: Logger, _ call: () async throws -> T
+    ) async throws -> T {
+        let deadline = ContinuousClock.now + patience
         var delay = Duration.milliseconds(100)
         var attempt = 1
         while true {
             do {
-                try await send(ref)
-                return
-            } catch OffloadError.unavailable(let message) where ContinuousClock.now < deadline {
-                logger.warning(
-                    "report failed, retrying",
-                    metadata: ["jobId": "\(ref.jobId)", "report": "\(what)", "attempt": "\(attempt)", "error": "\(message)"])
-                try? await Task.sleep(for: delay)
+                return try await call()
+            } catch OffloadError.unavailable(let message) where ContinuousClock.now < deadline && !Task.isCancelled {
+                logger.warning("report failed, retrying", metadata: ["attempt": "\(attempt)", "error": "\(message)"])
+                try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
                 attempt += 1
-            } catch {
-                logger.warning("report refused", metadata: ["jobId": "\(ref.jobId)", "report": "\(what)", "error": "\(error)"])
-                return
             }
         }
     }
@@ -258,6 +279,8 @@ public final class WorkerPool: Service {
             let leases = running.withLock { $0.values.map(\.0) }
             do {
                 for jobId in try await source.heartbeat(leases) { stop(jobId, .cancelled) }
+            } catch is CancellationError {
+                return
             } catch {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }

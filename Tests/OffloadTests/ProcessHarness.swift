@@ -1,4 +1,5 @@
 import Foundation
+import OffloadCore
 import Synchronization
 
 /// An `offload` process started by a test, stopped only by its pid.
@@ -95,6 +96,62 @@ final class OffloadProcess: Sendable {
             throw TestFailure("offload serve did not start: \(output.withLock { $0 })")
         }
         return OffloadProcess(process: process, baseURL: url, output: output, logPath: logPath)
+    }
+
+    /// Starts `offload worker` against `server` with a worker key; waits until it has registered.
+    static func worker(server: String, key: String, directory: String, name: String, arguments: [String] = []) async throws
+        -> OffloadProcess
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["worker", "--server", server, "--name", name, "--state-file", "\(directory)/\(name).json"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["OFFLOAD_WORKER_KEY"] = key
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        let logPath = "\(directory)/\(name).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let pipe = Pipe()
+        process.standardError = pipe
+        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.finish()
+                return
+            }
+            log.write(data)
+            continuation.yield(String(decoding: data, as: UTF8.self))
+        }
+        try process.run()
+        let registered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                var seen = ""
+                for await chunk in lines {
+                    seen += chunk
+                    if seen.contains("worker registered") { return true }
+                }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        let started = OffloadProcess(process: process, baseURL: server, output: Locked(""), logPath: logPath)
+        guard registered else { throw TestFailure("offload worker did not register: \(started.logText)") }
+        return started
+    }
+
+    /// The worker id an `offload worker` keeps in its state file.
+    static func workerId(directory: String, name: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(name).json") else { return nil }
+        return (try? JSONValue.parse(Array(data)))?["workerId"]?.stringValue
     }
 
     /// Runs `offload ARGUMENTS` to its end (a client command); answers its exit status and stdout.
