@@ -148,6 +148,9 @@ struct RemoteWorkerEndToEndTests {
         let again = try await cluster.worker("w1")
         #expect(cluster.workerId("w1") == firstId)
         #expect(try await admin.workers().map { $0["workerId"]?.stringValue } == [firstId])
+        let listed = try await OffloadProcess.run(["workers", "--server", cluster.server.baseURL, "--key", TestServer.adminKey])
+        #expect(listed.status == 0)
+        #expect(listed.output.contains(firstId) && listed.output.contains("active") && listed.output.contains("mode=distributed"))
         again.signal(SIGTERM)
         #expect(try await again.waitForExit() == 0)
     }

@@ -107,3 +107,55 @@ struct Types: AsyncParsableCommand {
         }
     }
 }
+
+struct Workers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List workers (status, jobs, capacity, last heartbeat), or pause and resume one (admin key).",
+        subcommands: [List.self, Pause.self, Resume.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The worker registry.")
+        @OptionGroup var connection: ClientOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let workers = try await connection.client().workers()
+            if json {
+                print(JSONValue.array(workers).jsonString())
+                return
+            }
+            printTable([["WORKER", "NAME", "STATUS", "JOBS", "TYPES", "LABELS", "LAST HEARTBEAT"]] + workers.map { worker in
+                let labels = (worker["labels"]?.objectValue ?? [:]).map { "\($0.key)=\($0.value.stringValue ?? "")" }.sorted()
+                return [
+                    worker["workerId"]?.stringValue ?? "?", worker["name"]?.stringValue ?? "",
+                    worker["status"]?.stringValue ?? "",
+                    "\(worker["currentJobs"]?.arrayValue?.count ?? 0)/\(worker["maxConcurrentJobs"]?.intValue ?? 0)",
+                    (worker["processingTypes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                    labels.joined(separator: ","), worker["lastHeartbeatAt"]?.stringValue ?? "",
+                ]
+            })
+        }
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop giving a worker new jobs (it finishes what it runs).")
+        @OptionGroup var connection: ClientOptions
+        @Argument(help: "The worker id.") var workerId: String
+
+        func run() async throws {
+            _ = try await connection.client().setWorker(workerId, paused: true)
+            print("\(workerId) paused")
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a paused worker jobs again.")
+        @OptionGroup var connection: ClientOptions
+        @Argument(help: "The worker id.") var workerId: String
+
+        func run() async throws {
+            _ = try await connection.client().setWorker(workerId, paused: false)
+            print("\(workerId) resumed")
+        }
+    }
+}

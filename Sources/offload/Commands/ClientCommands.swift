@@ -85,3 +85,12 @@ struct Watch: AsyncParsableCommand {
         }
     }
 }
+
+/// Prints rows as columns padded to their widest cell, the first row being the header.
+func printTable(_ rows: [[String]]) {
+    guard let header = rows.first else { return }
+    let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
+}

@@ -30,10 +30,7 @@ struct JobOutput: ParsableArguments {
                 "\(job.attempt)/\(job.maxAttempts)", Timestamps.format(job.createdAt),
             ]
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
+        printTable(rows)
         if let nextCursor { print("more: --cursor \(nextCursor)") }
     }
 }
