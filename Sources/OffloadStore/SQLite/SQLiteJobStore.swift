@@ -266,11 +266,15 @@ public final class SQLiteJobStore: JobStoreService {
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
         return try await writer.write { db in
+            // Without statistics the planner would rather read `jobs_status` and sort every pending row on
+            // each lease (a temporary B-tree: ~1,000 jobs/s with 10,000 waiting); the ready index is already
+            // in lease order, so the walk stops after `limit` matches. A lease of named jobs goes by id.
+            let ready = request.jobIds == nil ? "jobs INDEXED BY jobs_ready" : "jobs"
             var sql = """
                 UPDATE jobs SET status = 'PROCESSING', attempt = attempt + 1, worker_id = ?,
                     lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?,
                     progress = 0, message = NULL, last_seq = last_seq + 1
-                WHERE id IN (SELECT id FROM jobs WHERE status = 'PENDING' AND run_at <= ?
+                WHERE id IN (SELECT id FROM \(ready) WHERE status = 'PENDING' AND run_at <= ?
                     AND queue NOT IN (SELECT queue FROM paused_queues)
                 """
             let now = Timestamps.millis(request.now)

@@ -27,6 +27,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "noop jobs for the end-to-end throughput figure (0: skip it).") var endToEndJobs = 10_000
     @Option(help: "Jobs per request for the batched end-to-end figure.") var batchSize = 1_000
     @Option(help: "Open SSE streams on one job for the fan-out figure (0: skip it).") var streams = 1_000
+    @Option(help: "Start up to N `offload worker` processes and measure throughput through 1…N of them and remote pickup (0: skip).")
+    var remoteWorkers = 0
+    @Option(help: "Jobs each remote worker runs at once.") var remoteConcurrency = 16
     @Option(help: "Write the figures as JSON to this file.") var json: String?
 
     func run() async throws {
@@ -117,6 +120,7 @@ struct Bench: AsyncParsableCommand {
             try await measureSemantics(http: http, baseURL: baseURL, key: key, report: &report)
             try await measureFanOut(baseURL: baseURL, key: key, report: &report)
         }
+        try await measureRemote(http: http, baseURL: baseURL, key: key, report: &report)
         if let json {
             try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
         }

@@ -16,7 +16,7 @@ extension Bench {
     }
 
     /// Jobs per second from the first submit until no job is PENDING or PROCESSING.
-    private func endToEnd(http: HTTPClient, baseURL: String, key: String, batch: Int) async throws -> Double {
+    func endToEnd(http: HTTPClient, baseURL: String, key: String, batch: Int, options: JSONValue = [:]) async throws -> Double {
         try await waitUntilDone(http: http, baseURL: baseURL, key: key)
         let started = ContinuousClock.now
         let requests = (endToEndJobs + batch - 1) / batch
@@ -28,10 +28,12 @@ extension Bench {
                         let count = min(batch, endToEndJobs - request * batch)
                         if batch == 1 {
                             _ = try await send(http, "POST", baseURL + "/api/jobs", key: key, body: [
-                                "processingType": "noop", "data": .int(Int64(request)),
+                                "processingType": "noop", "data": .int(Int64(request)), "options": options,
                             ])
                         } else {
-                            let jobs = JSONValue.array((0..<count).map { n in ["processingType": "noop", "data": .int(Int64(n))] })
+                            let jobs = JSONValue.array((0..<count).map { n in
+                                ["processingType": "noop", "data": .int(Int64(n)), "options": options]
+                            })
                             _ = try await send(http, "POST", baseURL + "/api/jobs/batch", key: key, body: ["jobs": jobs])
                         }
                     }
