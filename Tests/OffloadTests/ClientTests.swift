@@ -65,4 +65,33 @@ struct ClientTests {
         #expect(ContinuousClock.now - keyedStart >= .milliseconds(700))
         try await http.shutdown()
     }
+
+    @Test("watch resumes a stream cut mid-way with Last-Event-ID: every event once, in order, none missing")
+    func resumeAfterCut() async throws {
+        try await TestServer.with(configure: { $0.workers = 1 }) { server in
+            let port = try #require(Int(server.baseURL.split(separator: ":").last ?? ""))
+            let proxy = try await CuttingProxy(targetPort: port)
+            let client = OffloadClient(baseURL: "http://127.0.0.1:\(proxy.port)", apiKey: TestServer.adminKey)
+            // 12 items, 100 ms each: a progress event per item, over about 1.2 s.
+            let items = JSONValue.array((1...12).map { ["id": .int(Int64($0)), "name": .string("item\($0)")] })
+            let job = try await client.submit("type1", data: items)
+            var seqs: [Int64] = []
+            var cuts = 0
+            for try await update in client.watch(job.jobId, resumeFrom: 0) {
+                guard case .event(let seq, _, _) = update else { continue }
+                seqs.append(seq)
+                // Cut the connection after the 4th and the 8th event: the client must come back twice.
+                if seqs.count == 4 || seqs.count == 8 {
+                    cuts += 1
+                    proxy.cutAll()
+                }
+            }
+            try await proxy.close()
+            let stored = try await server.call("GET", "/api/jobs/\(job.jobId)/events").json["events"]?.arrayValue ?? []
+            #expect(cuts == 2)
+            #expect(seqs == stored.compactMap { $0["seq"]?.intValue })
+            #expect(seqs == Array(1...Int64(seqs.count)))
+            #expect(seqs.count >= 15)
+        }
+    }
 }
