@@ -123,17 +123,7 @@ extension OffloadClient {
         return UploadedFile(fileId: id, size: Int(size), sha256: sha)
     }
 
-    /// The worker registry (an admin key): each worker's JSON as `GET /api/workers` shows it.
-    public func workers() async throws -> [JSONValue] {
-        try await call("GET", "/api/workers", json: nil)["workers"]?.arrayValue ?? []
-    }
-
-    /// Pauses or resumes a worker (an admin key).
-    public func setWorker(_ workerId: String, paused: Bool) async throws -> JSONValue {
-        try await call("POST", "/api/workers/\(workerId)/\(paused ? "pause" : "resume")", json: nil)
-    }
-
-    private func call(_ method: String, _ path: String, json: JSONValue?, timeout: TimeAmount = .seconds(60)) async throws -> JSONValue {
+    func call(_ method: String, _ path: String, json: JSONValue?, timeout: TimeAmount = .seconds(60)) async throws -> JSONValue {
         let (status, body) = try await exchange(
             method, path, body: json?.jsonBytes(), contentType: json == nil ? nil : "application/json", timeout: timeout)
         guard status != 204, body.readableBytes > 0 else { return .object([:]) }
@@ -142,7 +132,7 @@ extension OffloadClient {
 
     /// One request with the bearer token (renewed once when refused); a non-2xx answer becomes the
     /// `OffloadError` its body names, an unreachable server `unavailable`.
-    private func exchange(
+    func exchange(
         _ method: String, _ path: String, body: [UInt8]?, contentType: String?, timeout: TimeAmount
     ) async throws -> (Int, ByteBuffer) {
         var renewed = false

@@ -148,6 +148,7 @@ public struct OffloadServerApp: Sendable {
         WorkerRoutes(store: store, configuration: configuration).register(on: api)
         LeaseReportRoutes(store: store, configuration: configuration).register(on: api)
         FileRoutes(store: store, maxBytes: configuration.maxBundleBytes).register(on: api)
+        StatsRoutes(store: store, configuration: configuration).register(on: api)
         let sse = router.group().add(middleware: auth)
         events.register(on: sse)
         return router

@@ -126,6 +126,11 @@ public protocol JobStore: Sendable {
     /// The ids of the jobs each worker runs now (PROCESSING), by worker id.
     func runningJobs() async throws -> [String: [String]]
 
+    /// Counts for the dashboard, `GET /api/stats` and metrics, from the partial indexes (never the whole
+    /// table): jobs waiting and running now, jobs finished since `finishedSince`, and the wait and run times
+    /// of the newest `sampleLimit` of those.
+    func stats(finishedSince: Date, sampleLimit: Int) async throws -> StoreStats
+
     /// Stores an uploaded bundle.
     func saveFile(_ file: StoredFile) async throws
     /// A bundle with its content, if it exists and belongs to `tenant` (nil: any tenant).
@@ -347,4 +352,44 @@ public struct StoredFile: Sendable, Equatable {
         self.content = content
         self.createdAt = Timestamps.date(millis: Timestamps.millis(createdAt))
     }
+}
+
+/// One group of the job counts: a queue, a processing type and a status.
+public struct StatsKey: Hashable, Sendable {
+    public var queue: String
+    public var processingType: String
+    public var status: JobStatus
+
+    public init(queue: String, processingType: String, status: JobStatus) {
+        self.queue = queue
+        self.processingType = processingType
+        self.status = status
+    }
+}
+
+/// What `JobStore.stats` answers.
+public struct StoreStats: Sendable, Equatable {
+    /// PENDING and PROCESSING jobs now.
+    public var active: [StatsKey: Int]
+    /// COMPLETED, FAILED and CANCELLED jobs that finished since the cut-off.
+    public var finished: [StatsKey: Int]
+    /// Milliseconds from creation to the last start, of the newest finished jobs that ran.
+    public var waitMillis: [Int64]
+    /// Milliseconds from the last start to the end, of the same jobs.
+    public var runMillis: [Int64]
+
+    public init(active: [StatsKey: Int], finished: [StatsKey: Int], waitMillis: [Int64], runMillis: [Int64]) {
+        self.active = active
+        self.finished = finished
+        self.waitMillis = waitMillis
+        self.runMillis = runMillis
+    }
+}
+
+extension StoreStats {
+    /// The statements both stores run (the same SQL; each store binds its parameters).
+    static let activeSQL = """
+        SELECT queue, processing_type, status, count(*) FROM jobs WHERE status IN ('PENDING', 'PROCESSING')
+        GROUP BY queue, processing_type, status
+        """
 }

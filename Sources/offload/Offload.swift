@@ -7,7 +7,7 @@ struct Offload: AsyncParsableCommand {
         commandName: "offload",
         abstract: "A self-hosted job server: hand slow work to workers and follow it live.",
         subcommands: [
-            Serve.self, Worker.self, Submit.self, Watch.self, Status.self, Jobs.self, Cancel.self, Retry.self, Queues.self, Types.self, Workers.self,
+            Serve.self, Worker.self, Submit.self, Watch.self, Status.self, Jobs.self, Cancel.self, Retry.self, Queues.self, Types.self, Workers.self, Stats.self, Keys.self,
             Health.self, Bench.self,
         ])
 }

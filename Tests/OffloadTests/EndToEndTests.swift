@@ -135,6 +135,9 @@ struct EndToEndTests {
         let watched = try await OffloadProcess.run(["watch", id] + connection)
         #expect(watched.status == 0)
         #expect(watched.output.contains("100%"))
+        // Not a terminal: one line per change, with the rate and time left once progress moved, no colour.
+        #expect(watched.output.contains("%/s  ETA "))
+        #expect(!watched.output.contains("\u{1B}["))
         #expect(watched.output.hasSuffix("COMPLETED\n"))
 
         let api = TestServer(baseURL: server.baseURL)
@@ -168,6 +171,18 @@ struct EndToEndTests {
         #expect(health.status == 0)
         #expect(try JSONValue.parse(health.output) == ["live": true, "ready": true])
         #expect(try await OffloadProcess.run(["status", "job_nope"] + connection).status != 0)
+
+        let stats = try JSONValue.parse(try await OffloadProcess.run(["stats", "--json"] + connection).output)
+        #expect(stats["lastHour"]?["completed"] == 1)
+        #expect(stats["queues"]?.arrayValue?.contains { $0["queue"] == "mail" && $0["paused"] == true } == true)
+        let statsTable = try await OffloadProcess.run(["stats"] + connection)
+        #expect(statsTable.output.hasPrefix("QUEUE "))
+        #expect(statsTable.output.contains("last hour: 1 completed"))
+        let created = try await OffloadProcess.run(["keys", "create", "--name", "ci", "--role", "worker", "--json"] + connection)
+        let keyId = try #require(try JSONValue.parse(created.output)["id"]?.stringValue)
+        #expect(try await OffloadProcess.run(["keys"] + connection).output.contains(keyId))
+        #expect(try await OffloadProcess.run(["keys", "delete", keyId] + connection).status == 0)
+        #expect(try await !OffloadProcess.run(["keys"] + connection).output.contains(keyId))
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }

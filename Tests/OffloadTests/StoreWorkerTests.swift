@@ -126,4 +126,26 @@ struct StoreWorkerTests {
             #expect(try await store.file(id: "file_1", tenant: nil) == nil)
         }
     }
+
+    @Test("stats count waiting and running jobs now, finished ones since the cut-off, with their timings", arguments: StoreKind.allCases)
+    func stats(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var mail = job("job_mail")
+            mail.queue = "mail"
+            _ = try await store.submit([job("job_a"), job("job_b"), mail])
+            let leased = try await store.lease(LeaseRequest(
+                workerId: "w1", processingTypes: nil, limit: 2, leaseDuration: 30, now: t0.addingTimeInterval(2)))
+            #expect(leased.count == 2)
+            _ = try await store.complete(
+                jobId: leased[0].job.jobId, leaseToken: leased[0].leaseToken, result: .null, at: t0.addingTimeInterval(5))
+            let stats = try await store.stats(finishedSince: t0, sampleLimit: 10)
+            let pending = stats.active.filter { $0.key.status == .pending }.values.reduce(0, +)
+            #expect(pending == 1)
+            #expect(stats.active[StatsKey(queue: leased[1].job.queue, processingType: "noop", status: .processing)] == 1)
+            #expect(stats.finished == [StatsKey(queue: leased[0].job.queue, processingType: "noop", status: .completed): 1])
+            #expect(stats.waitMillis == [2_000])
+            #expect(stats.runMillis == [3_000])
+            #expect(try await store.stats(finishedSince: t0.addingTimeInterval(6), sampleLimit: 10).finished.isEmpty)
+        }
+    }
 }

@@ -159,3 +159,93 @@ struct Workers: AsyncParsableCommand {
         }
     }
 }
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Queue depth by status, last hour's throughput and wait/run percentiles, workers (admin key).")
+    @OptionGroup var connection: ClientOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let stats = try await connection.client().stats()
+        if json {
+            print(stats.jsonString())
+            return
+        }
+        let statuses = ["pending", "processing", "completed", "failed", "cancelled"]
+        func count(_ row: JSONValue, _ status: String) -> String { "\(row[status]?.intValue ?? 0)" }
+        printTable([["QUEUE", "PENDING", "RUNNING", "DONE 1H", "FAILED 1H", "CANCELLED 1H", "PAUSED"]]
+            + (stats["queues"]?.arrayValue ?? []).map { row in
+                [row["queue"]?.stringValue ?? "?"] + statuses.map { count(row, $0) } + [row["paused"]?.boolValue == true ? "yes" : ""]
+            })
+        print("")
+        printTable([["TYPE", "PENDING", "RUNNING", "DONE 1H", "FAILED 1H", "CANCELLED 1H", "SWITCH"]]
+            + (stats["types"]?.arrayValue ?? []).map { row in
+                [row["processingType"]?.stringValue ?? "?"] + statuses.map { count(row, $0) }
+                    + [row["enabled"]?.boolValue == false ? "off (\(row["fallback"]?.stringValue ?? "refuse"))" : "on"]
+            })
+        let hour = stats["lastHour"] ?? [:]
+        func ms(_ value: JSONValue?) -> String { value?.intValue.map { "\($0) ms" } ?? "-" }
+        print("")
+        print(String(format: "last hour: %d completed (%.2f/s), %d failed, %d cancelled",
+                     hour["completed"]?.intValue ?? 0, hour["completedPerSecond"]?.doubleValue ?? 0,
+                     hour["failed"]?.intValue ?? 0, hour["cancelled"]?.intValue ?? 0))
+        print("wait p50 \(ms(hour["waitMs"]?["p50"]))  p95 \(ms(hour["waitMs"]?["p95"]))  p99 \(ms(hour["waitMs"]?["p99"]))   "
+            + "run p50 \(ms(hour["runMs"]?["p50"]))  p95 \(ms(hour["runMs"]?["p95"]))  p99 \(ms(hour["runMs"]?["p99"]))")
+        let workers = stats["workers"]?.objectValue ?? [:]
+        print("workers: " + ["active", "paused", "draining", "offline"].map { "\(workers[$0]?.intValue ?? 0) \($0)" }.joined(separator: ", "))
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, create and delete API keys (admin key).", subcommands: [List.self, Create.self, Delete.self],
+        defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every key with its role and tenant (never a secret).")
+        @OptionGroup var connection: ClientOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let keys = try await connection.client().keys()
+            if json {
+                print(JSONValue.array(keys).jsonString())
+                return
+            }
+            printTable([["KEY", "NAME", "ROLE", "TENANT", "CREATED"]] + keys.map { key in
+                ["id", "name", "role", "tenant", "createdAt"].map { key[$0]?.stringValue ?? "" }
+            })
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key; its secret is printed once.")
+        @OptionGroup var connection: ClientOptions
+        @Option(help: "What the key is for.") var name: String
+        @Option(help: "client, worker or admin.") var role = "client"
+        @Option(help: "The tenant its jobs belong to.") var tenant = "default"
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let key = try await connection.client().createKey(name: name, role: role, tenant: tenant)
+            if json {
+                print(key.jsonString())
+            } else {
+                print("\(key["id"]?.stringValue ?? "?") (\(role), tenant \(tenant)); the secret, shown only now:")
+                print(key["secret"]?.stringValue ?? "")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a key.")
+        @OptionGroup var connection: ClientOptions
+        @Argument(help: "The key id (key_…).") var id: String
+
+        func run() async throws {
+            try await connection.client().deleteKey(id)
+            print("\(id) deleted")
+        }
+    }
+}

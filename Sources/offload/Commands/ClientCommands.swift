@@ -43,46 +43,87 @@ struct Watch: AsyncParsableCommand {
     func run() async throws {
         let client = try connection.client()
         let terminal = isatty(STDOUT_FILENO) == 1
+        var bar = ProgressBar(terminal: terminal)
         var status = JobStatus.pending
         for try await update in client.watch(jobId) {
             switch update {
             case .snapshot(let job):
                 status = job.status
-                render(progress: job.progress, message: job.message ?? job.status.rawValue, terminal: terminal)
+                bar.show(job.progress, message: job.message ?? job.status.rawValue)
             case .event(_, let kind, let data):
                 switch kind {
                 case .progress:
-                    render(
-                        progress: Int(data["progress"]?.intValue ?? 0), message: data["message"]?.stringValue ?? "",
-                        terminal: terminal)
+                    bar.show(Int(data["progress"]?.intValue ?? 0), message: data["message"]?.stringValue ?? "")
                 case .log:
-                    print("\(terminal ? "\r\u{1B}[K" : "")[\(data["stream"]?.stringValue ?? "log")] \(data["line"]?.stringValue ?? "")")
+                    bar.printAbove("[\(data["stream"]?.stringValue ?? "log")] \(data["line"]?.stringValue ?? "")")
                 case .token:
                     print(data["text"]?.stringValue ?? "", terminator: "")
+                    fflush(nil)
                 case .status:
                     status = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)) ?? status
                 case .completed, .failed, .cancelled:
                     status = data["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)) ?? status
-                    if terminal { print("") }
+                    bar.finish()
                     if let error = data["error"]?.stringValue { print("error: \(error)") }
                     if let result = data["result"], kind == .completed { print("result: \(result.jsonString())") }
                 }
             }
         }
-        print(status.rawValue)
+        // Colour only on a terminal: green when it completed, red otherwise.
+        let colour = status == .completed ? "32" : "31"
+        print(terminal ? "\u{1B}[\(colour)m\(status.rawValue)\u{1B}[0m" : status.rawValue)
         if status != .completed { throw ExitCode(1) }
     }
+}
 
-    private func render(progress: Int, message: String, terminal: Bool) {
+/// `watch`'s progress line: a bar, the percentage, the rate since the first progress and the time left at
+/// that rate. On a terminal it redraws one line; otherwise it prints a line per change.
+struct ProgressBar {
+    let terminal: Bool
+    private var first: (at: ContinuousClock.Instant, progress: Int)?
+    private var drawn = false
+
+    init(terminal: Bool) {
+        self.terminal = terminal
+    }
+
+    mutating func show(_ progress: Int, message: String) {
+        let now = ContinuousClock.now
+        if first == nil { first = (now, progress) }
+        var rate = ""
+        if let first, progress > first.progress {
+            let elapsed = now - first.at
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let perSecond = Double(progress - first.progress) / max(seconds, 0.001)
+            rate = String(format: "  %.1f%%/s  ETA %@", perSecond, Self.duration(Double(100 - progress) / perSecond))
+        }
         let width = 30
         let filled = max(0, min(width, progress * width / 100))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         if terminal {
-            print("\r\u{1B}[K\(bar) \(progress)% \(message)", terminator: "")
+            print("\r\u{1B}[K\(bar) \(progress)%\(rate) \(message)", terminator: "")
             fflush(nil)
+            drawn = true
         } else {
-            print("\(progress)% \(message)")
+            print("\(progress)%\(rate) \(message)")
         }
+    }
+
+    /// A line above the bar (a log line), the bar redrawn under it on the next change.
+    mutating func printAbove(_ line: String) {
+        print(terminal && drawn ? "\r\u{1B}[K\(line)" : line)
+        drawn = false
+    }
+
+    mutating func finish() {
+        if terminal && drawn { print("") }
+        drawn = false
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let total = Int(seconds.rounded())
+        return total >= 3600 ? "\(total / 3600)h\(total % 3600 / 60)m" : total >= 60 ? "\(total / 60)m\(total % 60)s" : "\(total)s"
     }
 }
 
