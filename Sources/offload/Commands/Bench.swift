@@ -30,7 +30,12 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Start up to N `offload worker` processes and measure throughput through 1…N of them and remote pickup (0: skip).")
     var remoteWorkers = 0
     @Option(help: "Jobs each remote worker runs at once.") var remoteConcurrency = 16
+    @Option(help: "Offered loads (requests/s, comma-separated) for the open-loop submit latency figure (empty: skip).")
+    var offeredLoads = "500,2000"
+    @Option(help: "Seconds each offered load runs.") var offeredSeconds = 5.0
     @Option(help: "Write the figures as JSON to this file.") var json: String?
+
+    var offeredRates: [Int] { offeredLoads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() async throws {
         LogSetup.bootstrap(json: false, level: .warning)
@@ -111,6 +116,7 @@ struct Bench: AsyncParsableCommand {
         let concurrentRate = Double(perClient * concurrency) / seconds(ContinuousClock.now - concurrentStart)
         print(String(format: "submit throughput, %d clients, %d noop jobs: %.0f submits/s", concurrency, perClient * concurrency, concurrentRate))
         report["concurrentSubmitsPerSecond"] = .double(concurrentRate.rounded())
+        try await measureOfferedLoad(submit: { _ = try await submitter.submit("noop") }, report: &report)
         try await measureEndToEnd(http: http, baseURL: baseURL, key: key, report: &report)
 
         if follows > 0 {
