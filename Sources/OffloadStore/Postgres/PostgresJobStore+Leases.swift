@@ -105,12 +105,15 @@ extension PostgresJobStore {
         let ats = batch.map { Timestamps.millis($0.at) }
         do {
             let (done, statuses) = try await write { connection in
+                // Rows are locked in id order first, as every statement that locks several jobs does: two such
+                // statements over the same jobs wait for each other instead of deadlocking.
                 let rows = try await Self.collect(connection.query("""
+                    WITH locked AS (SELECT id FROM jobs WHERE id = ANY(\(ids)::text[]) ORDER BY id FOR UPDATE)
                     UPDATE jobs SET status = 'COMPLETED', completed_at = u.at, lease_token = NULL, lease_expires_at = NULL,
                         cancel_requested = false, last_seq = jobs.last_seq + 1, progress = 100, result = u.result, error = NULL
-                    FROM unnest(\(ids)::text[], \(tokens)::text[], \(results)::text[], \(ats)::bigint[])
+                    FROM locked, unnest(\(ids)::text[], \(tokens)::text[], \(results)::text[], \(ats)::bigint[])
                         AS u(id, token, result, at)
-                    WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
+                    WHERE jobs.id = locked.id AND locked.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
                     RETURNING \(unescaped: PostgresRows.jobColumns("jobs"))
                     """, logger: self.logger), PostgresRows.jobRow)
                 var done: [String: Job] = [:]
@@ -240,9 +243,10 @@ extension PostgresJobStore {
         guard !jobIds.isEmpty else { return [] }
         let held = try await autocommit { connection in
             try await Self.collect(connection.query("""
+                WITH locked AS (SELECT id FROM jobs WHERE id = ANY(\(jobIds)::text[]) ORDER BY id FOR UPDATE)
                 UPDATE jobs SET lease_expires_at = \(Timestamps.millis(until))
-                WHERE id = ANY(\(jobIds)::text[]) AND worker_id = \(workerId) AND status = 'PROCESSING'
-                RETURNING id, cancel_requested
+                FROM locked WHERE jobs.id = locked.id AND worker_id = \(workerId) AND status = 'PROCESSING'
+                RETURNING jobs.id, cancel_requested
                 """, logger: self.logger)) { try $0.decode((String, Bool).self) }
         }
         let kept = Set(held.filter { !$0.1 }.map(\.0))
