@@ -116,6 +116,22 @@ struct Bench: AsyncParsableCommand {
         let concurrentRate = Double(perClient * concurrency) / seconds(ContinuousClock.now - concurrentStart)
         print(String(format: "submit throughput, %d clients, %d noop jobs: %.0f submits/s", concurrency, perClient * concurrency, concurrentRate))
         report["concurrentSubmitsPerSecond"] = .double(concurrentRate.rounded())
+        let batches = max(1, throughputSubmits / batchSize)
+        let batchStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<min(4, batches) {
+                group.addTask {
+                    for _ in stride(from: client, to: batches, by: 4) {
+                        let jobs = JSONValue.array((0..<batchSize).map { n in ["processingType": "noop", "data": .int(Int64(n))] })
+                        _ = try await send(http, "POST", baseURL + "/api/jobs/batch", key: key, body: ["jobs": jobs])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let batchRate = Double(batches * batchSize) / seconds(ContinuousClock.now - batchStart)
+        print(String(format: "submit throughput, batches of %d (4 clients), %d noop jobs: %.0f jobs/s", batchSize, batches * batchSize, batchRate))
+        report["batchSubmitJobsPerSecond"] = .double(batchRate.rounded())
         try await measureOfferedLoad(submit: { _ = try await submitter.submit("noop") }, report: &report)
         try await measureEndToEnd(http: http, baseURL: baseURL, key: key, report: &report)
 
