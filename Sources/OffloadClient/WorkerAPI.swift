@@ -86,10 +86,13 @@ extension OffloadClient {
         return try await call("POST", "/api/jobs/\(lease.jobId)/events", json: body)["cancelRequested"]?.boolValue ?? false
     }
 
+    /// Ends a leased job's attempt successfully with its result.
     public func completeJob(_ lease: LeaseRef, result: JSONValue) async throws {
         _ = try await call("POST", "/api/jobs/\(lease.jobId)/complete", json: ["leaseToken": .string(lease.leaseToken), "result": result])
     }
 
+    /// Ends a leased job's attempt with an error (and what it produced before, if anything); the server
+    /// runs it again after a backoff while attempts are left.
     public func failJob(_ lease: LeaseRef, error: String, result: JSONValue?) async throws {
         var body: [String: JSONValue] = ["leaseToken": .string(lease.leaseToken), "error": .string(error)]
         if let result { body["result"] = result }
