@@ -72,24 +72,9 @@ final class OffloadProcess: Sendable {
             continuation.yield(text)
         }
         try process.run()
-        let url = try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var seen = ""
-                for await chunk in lines {
-                    seen += chunk
-                    if let range = seen.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
-                        return String(seen[range].dropFirst("listening on ".count))
-                    }
-                }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(60))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let url = try await firstMatch(in: lines) { seen in
+            seen.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression)
+                .map { String(seen[$0].dropFirst("listening on ".count)) }
         }
         guard let url else {
             process.terminate()
@@ -126,25 +111,9 @@ final class OffloadProcess: Sendable {
             continuation.yield(String(decoding: data, as: UTF8.self))
         }
         try process.run()
-        let registered = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                var seen = ""
-                for await chunk in lines {
-                    seen += chunk
-                    if seen.contains("worker registered") { return true }
-                }
-                return false
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(60))
-                return false
-            }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let registered = try await firstMatch(in: lines) { $0.contains("worker registered") ? true : nil }
         let started = OffloadProcess(process: process, baseURL: server, output: Locked(""), logPath: logPath)
-        guard registered else { throw TestFailure("offload worker did not register: \(started.logText)") }
+        guard registered == true else { throw TestFailure("offload worker did not register: \(started.logText)") }
         return started
     }
 
@@ -152,6 +121,29 @@ final class OffloadProcess: Sendable {
     static func workerId(directory: String, name: String) -> String? {
         guard let data = FileManager.default.contents(atPath: "\(directory)/\(name).json") else { return nil }
         return (try? JSONValue.parse(Array(data)))?["workerId"]?.stringValue
+    }
+
+    /// What `match` finds in the text read so far from `lines`, waiting for it at most 60 s (nil: never).
+    private static func firstMatch<T: Sendable>(
+        in lines: AsyncStream<String>, _ match: @escaping @Sendable (String) -> T?
+    ) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                var seen = ""
+                for await chunk in lines {
+                    seen += chunk
+                    if let found = match(seen) { return found }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
     }
 
     /// Runs `offload ARGUMENTS` to its end (a client command); answers its exit status and stdout.
