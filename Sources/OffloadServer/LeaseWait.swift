@@ -4,7 +4,7 @@ import OffloadStore
 
 /// A lease that waits for work (the long poll of in-process workers and of the worker API): it leases at
 /// once when it can, else sleeps until new work is announced, the next delayed job is due, `interrupt` is
-/// set, the server shuts down, or `wait` runs out.
+/// set (then it answers without leasing), the server shuts down, or `wait` runs out.
 struct LeaseWait {
     let store: any JobStore
 
@@ -16,14 +16,15 @@ struct LeaseWait {
         let deadline = ContinuousClock.now + wait
         let bus = store.eventBus
         while true {
+            // Interrupted (or shutting down): answer without leasing, so nothing is leased to a caller that
+            // may be gone.
+            if Task.isCancelled || interrupt?.value != nil || bus.closing.value != nil { return [] }
             let generation = bus.work.generation
             var jobs: [LeasedJob] = []
             let attempt = try await request(Date())
             if let attempt { jobs = try await store.lease(attempt) }
             let remaining = deadline - ContinuousClock.now
-            if !jobs.isEmpty || remaining <= .zero || Task.isCancelled || interrupt?.value != nil || bus.closing.value != nil {
-                return jobs
-            }
+            if !jobs.isEmpty || remaining <= .zero { return jobs }
             var due = remaining
             if attempt != nil, let next = try await store.nextRunAt(after: Date()) {
                 due = min(due, .milliseconds(Int64(max(1, next.timeIntervalSinceNow * 1000).rounded(.up))))

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import OffloadCore
 
 /// Who is calling: resolved from an API key or a JWT by `AuthMiddleware`.
@@ -17,10 +18,13 @@ public struct Identity: Sendable, Equatable {
 public struct OffloadRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
+    /// The connection the request came on: a long poll watches it to stop waiting when its client is gone.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
+        channel = source.channel
     }
 
     /// The caller, or 401 when the route was reached without credentials.

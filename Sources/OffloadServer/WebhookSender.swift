@@ -79,3 +79,8 @@ struct WebhookSender: Service {
         try? await store.finishWebhook(jobId: delivery.jobId, delivered: false, error: failure, retryAt: retryAt, at: Date())
     }
 }
+
+/// What logs show of the sender (ServiceGroup logs its services at debug level): never the secret.
+extension WebhookSender: CustomStringConvertible {
+    var description: String { "WebhookSender(maxAttempts: \(maxAttempts))" }
+}

@@ -124,3 +124,10 @@ public struct WorkerAgent: Service {
         }
     }
 }
+
+/// What logs show of the agent (ServiceGroup logs its services at debug level): never the API key.
+extension WorkerAgent: CustomStringConvertible {
+    public var description: String {
+        "WorkerAgent(server: \(configuration.serverURL), name: \(configuration.name), concurrency: \(configuration.concurrency))"
+    }
+}

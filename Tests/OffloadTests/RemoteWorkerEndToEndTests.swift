@@ -22,7 +22,7 @@ private struct Cluster {
     func worker(_ name: String, _ arguments: [String] = []) async throws -> OffloadProcess {
         try await OffloadProcess.worker(
             server: server.baseURL, key: workerKey, directory: directory.path, name: name,
-            arguments: ["--allow-shell", "--heartbeat-seconds", "0.5", "--concurrency", "2"] + arguments)
+            arguments: ["--allow-shell", "--heartbeat-seconds", "0.5", "--concurrency", "2", "--log-level", "debug"] + arguments)
     }
 
     func workerId(_ name: String) -> String? { OffloadProcess.workerId(directory: directory.path, name: name) }
@@ -145,6 +145,9 @@ struct RemoteWorkerEndToEndTests {
         #expect(done["attempt"] == 1)
         let admin = OffloadClient(baseURL: cluster.server.baseURL, apiKey: TestServer.adminKey)
         #expect(try await admin.workers().isEmpty)
+        // The workers log at debug level here (ServiceGroup lists its services there): never the key.
+        #expect(!worker.logText.contains(cluster.workerKey))
+        #expect(worker.logText.contains("worker draining"))
         let again = try await cluster.worker("w1")
         #expect(cluster.workerId("w1") == firstId)
         #expect(try await admin.workers().map { $0["workerId"]?.stringValue } == [firstId])

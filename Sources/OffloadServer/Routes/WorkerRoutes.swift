@@ -63,7 +63,9 @@ struct WorkerRoutes {
                 }
                 wanted = Int(value)
             }
-            return try await lease(workerId: id, wanted: wanted, running: running, wait: .seconds(wait))
+            return try await ConnectionWatch.watching(context.channel) { gone in
+                try await lease(workerId: id, wanted: wanted, running: running, wait: .seconds(wait), clientGone: gone)
+            }
         }
 
         group.delete("/workers/{id}") { _, context -> Response in
@@ -112,7 +114,9 @@ struct WorkerRoutes {
 
     /// The long poll: answers at once with jobs to stop, else with jobs as soon as one matches (at most the
     /// worker's free capacity), else 204 when `wait` runs out. A cancel of a running job ends the wait.
-    private func lease(workerId: String, wanted: Int, running: [String], wait: Duration) async throws -> Response {
+    private func lease(workerId: String, wanted: Int, running: [String], wait: Duration, clientGone: Latch<Void>) async throws
+        -> Response
+    {
         guard let worker = try await store.worker(id: workerId) else { throw OffloadError.notFound("no worker \(workerId)") }
         let now = Date()
         if now.timeIntervalSince(worker.lastHeartbeatAt) >= Self.presenceInterval {
@@ -126,17 +130,25 @@ struct WorkerRoutes {
             let watched = Set(running)
             let token = store.eventBus.onCancelRequest { jobId in if watched.contains(jobId) { interrupt.set(()) } }
             defer { store.eventBus.removeCancelListener(token) }
+            // A worker that died while waiting must not be handed jobs it will never see (they would sit
+            // leased until their lease expired, and count an attempt).
+            let goneWatch = Task {
+                if await clientGone.wait() != nil { interrupt.set(()) }
+            }
+            defer { goneWatch.cancel() }
             let capacity = min(wanted, worker.maxConcurrentJobs - running.count)
             let labels = worker.labelTerms
             let store = self.store
             jobs = try await LeaseWait(store: store).lease(wait: wait, interrupt: interrupt) { now in
                 // Read again at each wake-up: an admin may pause (or resume) the worker meanwhile.
-                guard capacity > 0, try await store.worker(id: workerId)?.status == .active else { return nil }
+                guard capacity > 0, clientGone.value == nil, try await store.worker(id: workerId)?.status == .active else {
+                    return nil
+                }
                 return LeaseRequest(
                     workerId: workerId, processingTypes: worker.processingTypes, limit: capacity,
                     leaseDuration: leaseSeconds, now: now, labels: labels)
             }
-            if interrupt.value != nil {
+            if interrupt.value != nil, clientGone.value == nil {
                 cancel = try await store.heartbeat(workerId: workerId, jobIds: running, until: Date().addingTimeInterval(leaseSeconds))
             }
         }
