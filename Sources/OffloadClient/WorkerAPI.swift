@@ -92,10 +92,15 @@ extension OffloadClient {
     }
 
     /// Ends a leased job's attempt with an error (and what it produced before, if anything); the server
-    /// runs it again after a backoff while attempts are left.
-    public func failJob(_ lease: LeaseRef, error: String, result: JSONValue?) async throws {
+    /// runs it again while attempts are left: after its backoff, not before `retry`'s delay, or never.
+    public func failJob(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint = .backoff) async throws {
         var body: [String: JSONValue] = ["leaseToken": .string(lease.leaseToken), "error": .string(error)]
         if let result { body["result"] = result }
+        switch retry {
+        case .backoff: break
+        case .after(let seconds): body["retryAfterSeconds"] = .double(seconds)
+        case .never: body["retry"] = false
+        }
         _ = try await call("POST", "/api/jobs/\(lease.jobId)/fail", json: .object(body))
     }
 

@@ -20,3 +20,23 @@ public struct RetryPolicy: Sendable, Equatable {
         return raw * (1 - jitter + 2 * jitter * random)
     }
 }
+
+/// What a failed attempt says about running the job again (while it has attempts left).
+public enum RetryHint: Sendable, Equatable {
+    /// After the usual exponential backoff.
+    case backoff
+    /// Not before this many seconds (an upstream's `Retry-After`), nor before the backoff.
+    case after(TimeInterval)
+    /// Never: retrying cannot help (a refused key, a request the upstream rejects). The job fails now.
+    case never
+
+    /// When to run again after `attempt` failed at `now` under `policy`; nil: not again.
+    public func retryAt(afterAttempt attempt: Int, now: Date, policy: RetryPolicy) -> Date? {
+        let backoff = policy.delay(afterAttempt: attempt)
+        switch self {
+        case .backoff: return now.addingTimeInterval(backoff)
+        case .after(let seconds): return now.addingTimeInterval(max(backoff, seconds))
+        case .never: return nil
+        }
+    }
+}

@@ -27,12 +27,12 @@ struct InProcessJobSource: JobSource {
         _ = try await store.complete(jobId: lease.jobId, leaseToken: lease.leaseToken, result: result, at: Date())
     }
 
-    func fail(_ lease: LeaseRef, error: String, result: JSONValue?) async throws {
+    func fail(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint) async throws {
         let now = Date()
         let policy = retryPolicy
         _ = try await store.fail(
             jobId: lease.jobId, leaseToken: lease.leaseToken, error: error, result: result,
-            retryAt: { attempt in now.addingTimeInterval(policy.delay(afterAttempt: attempt)) }, at: now)
+            retryAt: { retry.retryAt(afterAttempt: $0, now: now, policy: policy) }, at: now)
     }
 
     func acknowledgeCancel(_ lease: LeaseRef) async throws {

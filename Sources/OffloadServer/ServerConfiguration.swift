@@ -38,11 +38,10 @@ public struct ServerConfiguration: Sendable {
     public var webhookMaxAttempts = 10
     /// How often due webhooks are looked for.
     public var webhookInterval: Duration = .seconds(1)
-    /// The processors this server knows: it validates submissions with them, and its in-process workers run
-    /// them (`shell` only with `allowShell`).
+    /// The processors this server knows: it validates submissions with them.
     public var processors = ProcessorRegistry.builtIn
-    /// Lets the in-process workers run `shell` jobs.
-    public var allowShell = false
+    /// What the in-process workers may run beyond the demo types (shell, llm.chat, http).
+    public var builtIns = BuiltInOptions()
     /// A worker with no heartbeat for this long is shown offline (three missed 10 s heartbeats).
     public var workerOfflineAfter: TimeInterval = 30
     /// The largest bundle `POST /api/files` takes.
@@ -58,9 +57,7 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// What the in-process workers run.
-    public var inProcessProcessors: ProcessorRegistry {
-        allowShell ? processors : processors.removing("shell")
-    }
+    public var inProcessProcessors: ProcessorRegistry { .offered(builtIns) }
 
     /// The store this configuration uses: `database`, or the embedded default in the data directory.
     public func databaseLocation() throws -> DatabaseLocation {

@@ -31,9 +31,10 @@ struct SynchronousRun {
             let result = try await withTimeout(lease.job.timeoutSeconds) { try await processor.run(context) }
             try await source.complete(ref, result: result)
         } catch let failure as JobFailure {
-            try await source.fail(ref, error: failure.message, result: failure.result)
+            try await source.fail(ref, error: failure.message, result: failure.result, retry: failure.retry)
         } catch {
-            try await source.fail(ref, error: (error as? OffloadError)?.message ?? String(describing: error), result: nil)
+            try await source.fail(
+                ref, error: (error as? OffloadError)?.message ?? String(describing: error), result: nil, retry: .backoff)
         }
         guard let job = try await store.job(id: jobId, tenant: tenant) else { throw OffloadError.notFound("no job \(jobId)") }
         return job

@@ -37,11 +37,12 @@ public protocol JobStore: Sendable {
     /// Ends an attempt successfully.
     func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job
 
-    /// Ends an attempt with an error: back to PENDING at `retryAt(attempt)` while attempts are left, else
-    /// FAILED. The store knows the attempt that ended, so the caller needs no read to compute the backoff.
-    /// `result` keeps what the attempt produced before it failed (a shell job's finished commands).
+    /// Ends an attempt with an error: back to PENDING at `retryAt(attempt)` while attempts are left (and it
+    /// answers a date), else FAILED. The store knows the attempt that ended, so the caller needs no read to
+    /// compute the backoff. `result` keeps what the attempt produced before it failed (a shell job's finished
+    /// commands).
     func fail(
-        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date,
+        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date?,
         at: Date
     ) async throws -> Job
 

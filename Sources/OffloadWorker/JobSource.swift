@@ -12,8 +12,8 @@ public protocol JobSource: Sendable {
     func complete(_ lease: LeaseRef, result: JSONValue) async throws
 
     /// Ends the attempt with an error (and what the attempt produced before it, if anything); the server
-    /// decides whether the job runs again.
-    func fail(_ lease: LeaseRef, error: String, result: JSONValue?) async throws
+    /// decides whether and when the job runs again, within what `retry` allows.
+    func fail(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint) async throws
 
     /// The job stopped because its cancel was requested.
     func acknowledgeCancel(_ lease: LeaseRef) async throws

@@ -54,15 +54,18 @@ public struct JobContext: Sendable {
     }
 }
 
-/// Thrown by a processor whose attempt failed after producing something worth keeping: the job keeps
-/// `result` beside its error (a shell job keeps the commands that ran).
+/// Thrown by a processor whose attempt failed with something to say: what it produced before (the job
+/// keeps `result` beside its error, as a shell job keeps the commands that ran), and whether a retry helps.
 public struct JobFailure: Error, Sendable {
     public var message: String
     public var result: JSONValue?
+    /// Whether (and when) running the job again can help.
+    public var retry: RetryHint
 
-    public init(_ message: String, result: JSONValue? = nil) {
+    public init(_ message: String, result: JSONValue? = nil, retry: RetryHint = .backoff) {
         self.message = message
         self.result = result
+        self.retry = retry
     }
 }
 
@@ -74,15 +77,23 @@ public struct ProcessorRegistry: Sendable {
         self.processors = Dictionary(processors.map { ($0.processingType, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    /// The built-in processors: type1, type2, type3, noop and shell. Shell runs commands: a worker offers it
-    /// only when told to (`--allow-shell`), see `removing(_:)`.
+    /// Every built-in processing type, as the server checks submissions: type1, type2, type3, noop, shell,
+    /// llm.chat and http. What a worker runs is `offered(_:)`.
     public static var builtIn: ProcessorRegistry {
-        ProcessorRegistry([ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor(), ShellProcessor()])
+        ProcessorRegistry([
+            ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor(), ShellProcessor(),
+            LLMChatProcessor(endpoint: nil), HTTPCallProcessor(allowedHosts: []),
+        ])
     }
 
-    /// This registry without the given processing types.
-    public func removing(_ types: String...) -> ProcessorRegistry {
-        removing(contentsOf: Set(types))
+    /// The built-in processors a worker offers: the demo types and noop always; shell, llm.chat and http only
+    /// when configured for them.
+    public static func offered(_ options: BuiltInOptions) -> ProcessorRegistry {
+        var processors: [any Processor] = [ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor()]
+        if options.allowShell { processors.append(ShellProcessor()) }
+        if let llm = options.llm { processors.append(LLMChatProcessor(endpoint: llm)) }
+        if !options.httpAllow.isEmpty { processors.append(HTTPCallProcessor(allowedHosts: options.httpAllow)) }
+        return ProcessorRegistry(processors)
     }
 
     /// This registry without the given processing types.
@@ -103,5 +114,21 @@ public struct ProcessorRegistry: Sendable {
                 "unknown processingType '\(type)'; known types: \(types.joined(separator: ", "))")
         }
         try processor.validate(data)
+    }
+}
+
+/// How a worker is configured for the built-in processors that need it.
+public struct BuiltInOptions: Sendable, Equatable {
+    /// Offer `shell`: run the commands of shell jobs on this machine.
+    public var allowShell: Bool
+    /// Offer `llm.chat` against this endpoint.
+    public var llm: LLMChatProcessor.Endpoint?
+    /// Offer `http`, calling only these hosts (`host` or `host:port`).
+    public var httpAllow: [String]
+
+    public init(allowShell: Bool = false, llm: LLMChatProcessor.Endpoint? = nil, httpAllow: [String] = []) {
+        self.allowShell = allowShell
+        self.llm = llm
+        self.httpAllow = httpAllow
     }
 }

@@ -78,8 +78,8 @@ public final class RemoteJobSource: JobSource {
         try await ending(lease) { try await client.completeJob(lease, result: result) }
     }
 
-    public func fail(_ lease: LeaseRef, error: String, result: JSONValue?) async throws {
-        try await ending(lease) { try await client.failJob(lease, error: error, result: result) }
+    public func fail(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint) async throws {
+        try await ending(lease) { try await client.failJob(lease, error: error, result: result, retry: retry) }
     }
 
     public func acknowledgeCancel(_ lease: LeaseRef) async throws {

@@ -36,7 +36,7 @@ public final class WorkerPool: Service {
 
     private enum Outcome: Sendable {
         case completed(JSONValue)
-        case failed(String, JSONValue?)
+        case failed(String, JSONValue?, RetryHint)
         case stopped(StopReason)
     }
 
@@ -167,7 +167,7 @@ public final class WorkerPool: Service {
             freeSlot()
             await deliver("fail", leased) {
                 try await self.source.fail(
-                    $0, error: "no processor for type \(leased.job.processingType) on this worker", result: nil)
+                    $0, error: "no processor for type \(leased.job.processingType) on this worker", result: nil, retry: .backoff)
             }
             return
         }
@@ -191,17 +191,17 @@ public final class WorkerPool: Service {
                 do {
                     return .completed(try await processor.run(context))
                 } catch let failure as JobFailure {
-                    return Task.isCancelled ? nil : .failed(failure.message, failure.result)
+                    return Task.isCancelled ? nil : .failed(failure.message, failure.result, failure.retry)
                 } catch {
                     if Task.isCancelled { return nil }
-                    return .failed((error as? OffloadError)?.message ?? String(describing: error), nil)
+                    return .failed((error as? OffloadError)?.message ?? String(describing: error), nil, .backoff)
                 }
             }
             group.addTask { await stop.wait().map { .stopped($0) } }
             if let timeout = leased.job.timeoutSeconds {
                 group.addTask {
                     try? await Task.sleep(for: .seconds(timeout))
-                    return Task.isCancelled ? nil : .failed("timed out after \(timeout) s", nil)
+                    return Task.isCancelled ? nil : .failed("timed out after \(timeout) s", nil, .backoff)
                 }
             }
             var result: Outcome = .stopped(.shutdown)
@@ -216,8 +216,8 @@ public final class WorkerPool: Service {
         case .completed(let result):
             await deliver("complete", leased) { try await source.complete($0, result: result) }
             logger.debug("job completed")
-        case .failed(let message, let result):
-            await deliver("fail", leased) { try await source.fail($0, error: message, result: result) }
+        case .failed(let message, let result, let retry):
+            await deliver("fail", leased) { try await source.fail($0, error: message, result: result, retry: retry) }
             logger.info("job attempt failed", metadata: ["error": "\(message)"])
         case .stopped(.cancelled):
             await deliver("cancel", leased) { try await source.acknowledgeCancel($0) }
@@ -293,4 +293,9 @@ public final class WorkerPool: Service {
         let all = running.withLock { $0.values.map(\.1) }
         for latch in all { latch.set(.shutdown) }
     }
+}
+
+/// What logs show of the pool (ServiceGroup logs its services at debug level): not its source or processors.
+extension WorkerPool: CustomStringConvertible {
+    public var description: String { "WorkerPool(concurrency: \(configuration.concurrency))" }
 }

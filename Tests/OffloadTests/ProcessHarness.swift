@@ -84,14 +84,16 @@ final class OffloadProcess: Sendable {
     }
 
     /// Starts `offload worker` against `server` with a worker key; waits until it has registered.
-    static func worker(server: String, key: String, directory: String, name: String, arguments: [String] = []) async throws
-        -> OffloadProcess
-    {
+    static func worker(
+        server: String, key: String, directory: String, name: String, arguments: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> OffloadProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["worker", "--server", server, "--name", name, "--state-file", "\(directory)/\(name).json"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["OFFLOAD_WORKER_KEY"] = key
+        env.merge(environment) { _, new in new }
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
         let logPath = "\(directory)/\(name).log"

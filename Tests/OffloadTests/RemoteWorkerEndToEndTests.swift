@@ -19,10 +19,11 @@ private struct Cluster {
         return Cluster(directory: directory, server: server, api: api, workerKey: try await api.makeKey(role: "worker", tenant: "default"))
     }
 
-    func worker(_ name: String, _ arguments: [String] = []) async throws -> OffloadProcess {
+    func worker(_ name: String, _ arguments: [String] = [], environment: [String: String] = [:]) async throws -> OffloadProcess {
         try await OffloadProcess.worker(
             server: server.baseURL, key: workerKey, directory: directory.path, name: name,
-            arguments: ["--allow-shell", "--heartbeat-seconds", "0.5", "--concurrency", "2", "--log-level", "debug"] + arguments)
+            arguments: ["--allow-shell", "--heartbeat-seconds", "0.5", "--concurrency", "2", "--log-level", "debug"] + arguments,
+            environment: environment)
     }
 
     func workerId(_ name: String) -> String? { OffloadProcess.workerId(directory: directory.path, name: name) }
@@ -180,5 +181,41 @@ struct RemoteWorkerEndToEndTests {
         #expect(done["result"]?["commands"]?.arrayValue?.first?["exitCode"] == 0)
         worker.signal(SIGTERM)
         #expect(try await worker.waitForExit() == 0)
+    }
+
+    @Test("llm.chat on a remote worker: tokens stream back, a refused key fails at once, 429 waits for Retry-After")
+    func remoteLLM() async throws {
+        try await FakeLLM.with { fake in
+            let cluster = try await Cluster.start(leaseSeconds: 10)
+            defer { cluster.directory.remove() }
+            let worker = try await cluster.worker(
+                "llm", ["--llm-base-url", fake.baseURL, "--llm-model", "fake", "--http-allow", "127.0.0.1:\(fake.port)"],
+                environment: ["OFFLOAD_LLM_API_KEY": FakeLLM.apiKey])
+            let messages: JSONValue = [["role": "user", "content": "hi"]]
+            let id = try #require(try await cluster.api.submit("llm.chat", data: ["messages": messages])["jobId"]?.stringValue)
+            let done = try await cluster.api.waitFor(id) { $0["status"] == "COMPLETED" || $0["status"] == "FAILED" }
+            #expect(done["result"]?["text"] == "Hello, world!", "\(done.jsonString())")
+            let events = try await cluster.api.call("GET", "/api/jobs/\(id)/events").json["events"]?.arrayValue ?? []
+            #expect(events.filter { $0["kind"] == "token" }.count == 4)
+
+            let refused = try #require(try await cluster.api.submit("llm.chat", data: ["messages": messages, "model": "unauthorized"])["jobId"]?.stringValue)
+            let failed = try await cluster.api.waitFor(refused) { $0["status"] == "FAILED" }
+            #expect(failed["attempt"] == 1)
+            let limited = try #require(try await cluster.api.submit("llm.chat", data: ["messages": messages, "model": "ratelimited"])["jobId"]?.stringValue)
+            let waiting = try await cluster.api.waitFor(limited) { $0["status"] == "PENDING" && $0["attempt"] == 1 }
+            let runAt = try #require(waiting["runAt"]?.stringValue.flatMap(Timestamps.parse))
+            let failedAt = try #require(waiting["errors"]?.arrayValue?.first?["at"]?.stringValue.flatMap(Timestamps.parse))
+            #expect(runAt.timeIntervalSince(failedAt) >= 1.99)
+            _ = try await cluster.api.call("POST", "/api/jobs/\(limited)/cancel")
+
+            let call = try #require(try await cluster.api.submit(
+                "http", data: ["url": .string("http://127.0.0.1:\(fake.port)/echo"), "method": "POST", "body": "ping"])["jobId"]?.stringValue)
+            let answered = try await cluster.api.waitFor(call) { $0["status"] == "COMPLETED" || $0["status"] == "FAILED" }
+            #expect(answered["result"]?["body"]?["body"] == "ping", "\(answered.jsonString())")
+            // The worker's LLM key never reaches its log, even at debug level.
+            #expect(!worker.logText.contains(FakeLLM.apiKey))
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
     }
 }

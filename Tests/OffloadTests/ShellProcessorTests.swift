@@ -2,6 +2,7 @@ import Foundation
 import OffloadClient
 import OffloadCore
 import OffloadServer
+import OffloadWorker
 import Testing
 
 /// Whether a process is gone (or only a zombie waiting for a parent that is not ours to reap).
@@ -37,7 +38,7 @@ private func shellJob(_ server: TestServer, files: [ZipEntry], data: JSONValue, 
 struct ShellProcessorTests {
     @Test("commands run in order in the unpacked bundle; stdout and stderr arrive as log lines; exit codes and durations are kept")
     func runsCommands() async throws {
-        try await TestServer.with(configure: { $0.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
             let id = try await shellJob(
                 server,
                 files: [ZipEntry(path: "scripts/hello.sh", content: "#!/bin/sh\necho \"hello $1\"\necho oops >&2\n"), ZipEntry(path: "data.txt", content: "a\nb\nc\n")],
@@ -61,7 +62,7 @@ struct ShellProcessorTests {
     func environment() async throws {
         setenv("OFFLOAD_TEST_SECRET", "must-not-leak", 1)
         defer { unsetenv("OFFLOAD_TEST_SECRET") }
-        try await TestServer.with(configure: { $0.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
             let id = try await shellJob(server, files: [], data: ["commands": ["env"]])
             _ = try await server.waitFor(id) { $0["status"] == "COMPLETED" }
             let events = try await server.call("GET", "/api/jobs/\(id)/events").json["events"]?.arrayValue ?? []
@@ -73,7 +74,7 @@ struct ShellProcessorTests {
 
     @Test("a failing command ends the attempt (keeping the commands that ran) unless continueOnError")
     func failure() async throws {
-        try await TestServer.with(configure: { $0.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
             let failing = try await shellJob(
                 server, files: [], data: ["commands": ["echo one", "exit 3", "echo never"]], options: ["maxAttempts": 1])
             let failed = try await server.waitFor(failing) { $0["status"] == "FAILED" }
@@ -91,7 +92,7 @@ struct ShellProcessorTests {
 
     @Test("a timeout kills the command's whole process group")
     func timeout() async throws {
-        try await TestServer.with(configure: { $0.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
             let id = try await shellJob(
                 server, files: [], data: ["commands": ["sleep 300 & echo \"child $!\"; wait"]],
                 options: ["maxAttempts": 1, "timeoutSeconds": 1])
@@ -106,7 +107,7 @@ struct ShellProcessorTests {
 
     @Test("bad shell data is refused at submit with 422")
     func validation() async throws {
-        try await TestServer.with(configure: { $0.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
             for data: JSONValue in [["commands": []], ["commands": [""]], ["commands": "ls"], ["commands": ["ls"], "env": ["1X": "a"]], 5] {
                 let reply = try await server.call("POST", "/api/jobs", json: ["processingType": "shell", "data": data])
                 #expect(reply.status == 422, "\(data.jsonString())")

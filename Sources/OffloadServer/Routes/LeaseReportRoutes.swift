@@ -39,11 +39,16 @@ struct LeaseReportRoutes {
             guard let message = body["error"]?.stringValue, !message.isEmpty else {
                 throw OffloadError.badRequest("error must be a non-empty message")
             }
+            // `"retry": false`: never again; `"retryAfterSeconds": n`: not before n seconds (an upstream's Retry-After).
+            let retry: RetryHint =
+                body["retry"]?.boolValue == false
+                ? .never
+                : body["retryAfterSeconds"]?.doubleValue.flatMap { $0 >= 0 ? .after(min($0, 86_400)) : nil } ?? .backoff
             let now = Date()
             let policy = configuration.retryPolicy
             let job = try await store.fail(
                 jobId: id, leaseToken: token, error: String(message.prefix(10_000)), result: body["result"],
-                retryAt: { attempt in now.addingTimeInterval(policy.delay(afterAttempt: attempt)) }, at: now)
+                retryAt: { retry.retryAt(afterAttempt: $0, now: now, policy: policy) }, at: now)
             return HTTPJSON.response(json: job.jsonValue)
         }
 

@@ -149,7 +149,7 @@ extension PostgresJobStore {
     }
 
     public func fail(
-        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date,
+        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date?,
         at: Date
     ) async throws -> Job {
         try await write { connection in
@@ -163,10 +163,9 @@ extension PostgresJobStore {
             if lease.cancelRequested {
                 return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection, error: error)
             }
-            if lease.attempt < lease.maxAttempts {
+            if lease.attempt < lease.maxAttempts, let runAt = retryAt(lease.attempt) {
                 return try await self.requeue(
-                    jobId: jobId, runAt: retryAt(lease.attempt), at: at, connection, reason: "failed", error: error,
-                    uncountAttempt: false)
+                    jobId: jobId, runAt: runAt, at: at, connection, reason: "failed", error: error, uncountAttempt: false)
             }
             return try await self.finish(jobId: jobId, status: .failed, at: at, connection, error: error)
         }

@@ -367,7 +367,7 @@ public final class SQLiteJobStore: JobStoreService {
     }
 
     public func fail(
-        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date,
+        jobId: String, leaseToken: String, error: String, result: JSONValue?, retryAt: @escaping @Sendable (Int) -> Date?,
         at: Date
     ) async throws -> Job {
         try await writer.write { db in
@@ -380,10 +380,9 @@ public final class SQLiteJobStore: JobStoreService {
             if lease.cancelRequested {
                 return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "error = ?", arguments: [error])
             }
-            if lease.attempt < lease.maxAttempts {
+            if lease.attempt < lease.maxAttempts, let runAt = retryAt(lease.attempt) {
                 return try Self.requeue(
-                    jobId: jobId, runAt: retryAt(lease.attempt), at: at, db, reason: "failed", error: error,
-                    uncountAttempt: false)
+                    jobId: jobId, runAt: runAt, at: at, db, reason: "failed", error: error, uncountAttempt: false)
             }
             return try Self.finish(jobId: jobId, status: .failed, at: at, db, set: "error = ?", arguments: [error])
         }

@@ -1,6 +1,5 @@
 import Foundation
 import OffloadCore
-import Synchronization
 
 /// The `shell` processing type (004): unpacks the job's ZIP bundle into a fresh directory, runs its commands
 /// there one after another with `sh -c`, streams their stdout and stderr as `log` events line by line, and
@@ -86,8 +85,10 @@ public struct ShellProcessor: Processor {
         for (index, command) in spec.commands.enumerated() {
             try await job.progress(index * 100 / spec.commands.count, message: "command \(index + 1) of \(spec.commands.count)")
             let started = ContinuousClock.now
-            let code = try await LogForwarder.forward(to: job) { onLine in
-                try await ShellCommand(command: command, directory: directory.path, environment: environment).run(onLine: onLine)
+            let code = try await EventForwarder.forward(to: job) { send in
+                try await ShellCommand(command: command, directory: directory.path, environment: environment).run { line in
+                    send(.log(line.text, stream: line.stream))
+                }
             }
             let elapsed = ContinuousClock.now - started
             let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
@@ -100,44 +101,5 @@ public struct ShellProcessor: Processor {
         }
         try await job.progress(100)
         return result()
-    }
-}
-
-/// Sends a command's output lines to the job as `log` events while it runs: whatever piled up while the
-/// previous report was on its way goes in the next one, so a chatty command costs few reports and no line
-/// waits for a timer.
-enum LogForwarder {
-    static func forward<T: Sendable>(
-        to job: JobContext, _ body: (@escaping @Sendable (ShellCommand.Line) -> Void) async throws -> T
-    ) async throws -> T {
-        let pending = Mutex<[EventReport]>([])
-        // One buffered tick at most: the lines themselves wait in `pending`.
-        let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let sender = Task {
-            for await _ in ticks {
-                let batch = pending.withLock { batch -> [EventReport] in
-                    defer { batch.removeAll() }
-                    return batch
-                }
-                if !batch.isEmpty { try await job.report(batch) }
-            }
-        }
-        let outcome: Result<T, any Error>
-        do {
-            outcome = .success(try await body { line in
-                pending.withLock { $0.append(.log(line.text, stream: line.stream)) }
-                tick.yield()
-            })
-        } catch {
-            outcome = .failure(error)
-        }
-        tick.finish()
-        if case .failure = outcome {
-            sender.cancel()
-            _ = await sender.result
-        } else {
-            try await sender.value
-        }
-        return try outcome.get()
     }
 }

@@ -23,8 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days finished jobs are kept (0: forever).") var retentionDays = 7.0
     @Option(help: "Default timeout of a processing type, TYPE=SECONDS (repeatable).") var typeTimeout: [String] = []
     @Option(help: "Largest shell bundle (POST /api/files) in bytes.") var maxBundleBytes = 50 * 1024 * 1024
-    @Flag(help: "Let the in-process workers run shell jobs (commands from job data run on this machine).")
-    var allowShell = false
+    @OptionGroup(title: "In-process processors") var processors: ProcessorOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(help: "Write logs as JSON lines.") var logJSON = false
 
@@ -49,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxBundleBytes = maxBundleBytes
-        configuration.allowShell = allowShell
+        configuration.builtIns = try processors.builtIns()
         configuration.retention = retentionDays > 0 ? retentionDays * 86_400 : nil
         for entry in typeTimeout {
             let parts = entry.split(separator: "=", maxSplits: 1)

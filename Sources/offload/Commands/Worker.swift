@@ -16,7 +16,7 @@ struct Worker: AsyncParsableCommand {
     var types: String?
     @Option(help: "Jobs run at once.") var concurrency = 4
     @Option(help: "A label jobs can ask for, KEY=VALUE (repeatable).") var labels: [String] = []
-    @Flag(help: "Offer the shell processor: run the commands of shell jobs on this machine.") var allowShell = false
+    @OptionGroup(title: "Processors") var processors: ProcessorOptions
     @Option(help: "File that keeps the worker id across restarts.") var stateFile = "./offload-worker.json"
     @Option(help: "Seconds running jobs get to finish on SIGTERM before they are handed back.") var shutdownGrace = 30.0
     @Option(help: "Seconds between heartbeats.") var heartbeatSeconds = 10.0
@@ -33,14 +33,15 @@ struct Worker: AsyncParsableCommand {
             throw ValidationError("give --key KEY (or OFFLOAD_WORKER_KEY)")
         }
         guard (1...1_000).contains(concurrency) else { throw ValidationError("--concurrency must be in 1...1000") }
-        var registry = allowShell ? ProcessorRegistry.builtIn : ProcessorRegistry.builtIn.removing("shell")
+        let builtIns = try processors.builtIns()
+        var registry = ProcessorRegistry.offered(builtIns)
         if let types {
             let wanted = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let unknown = wanted.filter { registry[$0] == nil }
             guard unknown.isEmpty else {
                 throw ValidationError(
                     "this worker cannot run \(unknown.joined(separator: ", ")); it offers \(registry.types.joined(separator: ", "))"
-                        + (allowShell ? "" : " (shell needs --allow-shell)"))
+                        + " (shell needs --allow-shell, llm.chat --llm-base-url, http --http-allow)")
             }
             registry = registry.removing(contentsOf: Set(registry.types).subtracting(wanted))
         }
