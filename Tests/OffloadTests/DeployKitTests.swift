@@ -1,0 +1,184 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import OffloadClient
+import OffloadCore
+import OffloadServer
+import Testing
+
+/// The repository's root, where `deploy/` lives.
+private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// Runs a program to its end; answers its exit status and what it wrote to stdout and stderr.
+private func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Replaces `old` with `new` in `text`, failing the test when the file no longer holds `old`.
+private func substitute(_ text: inout String, _ old: String, _ new: String) throws {
+    guard text.contains(old) else { throw TestFailure("deploy/nginx/offload.conf no longer contains \(old)") }
+    text = text.replacingOccurrences(of: old, with: new)
+}
+
+/// One SSE event as a client saw it.
+private struct Arrival: Sendable {
+    var id: String?
+    var event: String
+    var at: ContinuousClock.Instant
+}
+
+/// Reads an SSE stream to its end, noting when each event arrived.
+private func follow(_ http: HTTPClient, _ url: String, lastEventId: String? = nil) async throws -> [Arrival] {
+    var request = HTTPClientRequest(url: url)
+    request.headers.add(name: "X-API-Key", value: TestServer.adminKey)
+    if let lastEventId { request.headers.add(name: "Last-Event-ID", value: lastEventId) }
+    let response = try await http.execute(request, timeout: .seconds(60))
+    guard response.status == .ok else { throw TestFailure("SSE answered \(response.status.code)") }
+    var parser = SSEParser()
+    var arrivals: [Arrival] = []
+    for try await chunk in response.body {
+        for event in parser.feed(chunk.readableBytesView) { arrivals.append(Arrival(id: event.id, event: event.event, at: .now)) }
+    }
+    return arrivals
+}
+
+@Suite("Deployment kit (deploy/)", .serialized)
+struct DeployKitTests {
+    @Test("the systemd units pass systemd-analyze verify without a warning")
+    func systemdUnits() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var units: [String] = []
+        for name in ["offload.service", "offload-worker.service"] {
+            let text = try String(contentsOf: repositoryRoot.appendingPathComponent("deploy/systemd/\(name)"), encoding: .utf8)
+            #expect(text.contains("NoNewPrivileges=yes") && text.contains("ProtectSystem=strict") && text.contains("EnvironmentFile="))
+            #expect(text.contains("User=offload") && text.contains("Restart=on-failure") && text.contains("KillSignal=SIGTERM"))
+            // verify checks that ExecStart exists: point it at the binary built here.
+            let path = directory.path + "/" + name
+            try text.replacingOccurrences(of: "/usr/local/bin/offload", with: OffloadProcess.binary)
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            units.append(path)
+        }
+        let verified = try run("/usr/bin/systemd-analyze", ["verify", "--man=no"] + units)
+        #expect(verified.status == 0)
+        #expect(verified.output.isEmpty, "\(verified.output)")
+    }
+
+    @Test("nginx with deploy/nginx/offload.conf: TLS, SSE events pass at once and none is lost, Last-Event-ID resumes, the body limit holds")
+    func nginx() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let certificate = try run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem",
+        ])
+        #expect(certificate.status == 0, "\(certificate.output)")
+        try await TestServer.with(configure: { $0.workers = 2 }) { server in
+            let upstream = try #require(server.baseURL.split(separator: ":").last.map(String.init))
+            let (httpsPort, httpPort) = (try freeLoopbackPort(), try freeLoopbackPort())
+            var site = try String(contentsOf: repositoryRoot.appendingPathComponent("deploy/nginx/offload.conf"), encoding: .utf8)
+            try substitute(&site, "server 127.0.0.1:8080;", "server 127.0.0.1:\(upstream);")
+            try substitute(&site, "listen 80;", "listen 127.0.0.1:\(httpPort);")
+            try substitute(&site, "listen 443 ssl http2;", "listen 127.0.0.1:\(httpsPort) ssl http2;")
+            try substitute(&site, "/etc/letsencrypt/live/jobs.example.com/fullchain.pem", directory.path + "/cert.pem")
+            try substitute(&site, "/etc/letsencrypt/live/jobs.example.com/privkey.pem", directory.path + "/key.pem")
+            try site.write(toFile: directory.path + "/site.conf", atomically: true, encoding: .utf8)
+            let temp = directory.path
+            try """
+                daemon off;
+                master_process off;
+                worker_processes 1;
+                pid \(temp)/nginx.pid;
+                error_log \(temp)/error.log warn;
+                events { worker_connections 256; }
+                http {
+                    access_log off;
+                    client_body_temp_path \(temp)/body;
+                    proxy_temp_path \(temp)/proxy;
+                    fastcgi_temp_path \(temp)/fastcgi;
+                    uwsgi_temp_path \(temp)/uwsgi;
+                    scgi_temp_path \(temp)/scgi;
+                    include \(temp)/site.conf;
+                }
+                """.write(toFile: temp + "/nginx.conf", atomically: true, encoding: .utf8)
+            let syntax = try run("/usr/sbin/nginx", ["-t", "-c", temp + "/nginx.conf", "-p", temp])
+            #expect(syntax.status == 0, "\(syntax.output)")
+            let nginx = Process()
+            nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+            nginx.arguments = ["-c", temp + "/nginx.conf", "-p", temp]
+            nginx.standardError = FileHandle.nullDevice
+            try nginx.run()
+            defer { kill(nginx.processIdentifier, SIGKILL) }
+
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            let http = HTTPClient(
+                eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
+            let proxied = "https://127.0.0.1:\(httpsPort)"
+            // nginx is up once it answers (bounded wait).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while (try? await http.execute(HTTPClientRequest(url: proxied + "/health"), timeout: .seconds(1)).status) != .ok {
+                guard ContinuousClock.now < deadline else { throw TestFailure("nginx did not come up") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            do {
+                var submit = HTTPClientRequest(url: proxied + "/api/jobs")
+                submit.method = .POST
+                submit.headers.add(name: "X-API-Key", value: TestServer.adminKey)
+                submit.headers.add(name: "Content-Type", value: "application/json")
+                let items = JSONValue.array((1...8).map { ["id": .int(Int64($0)), "name": .string("item\($0)")] })
+                submit.body = .bytes(ByteBuffer(bytes: JSONValue.object(["processingType": "type1", "data": items]).jsonBytes()))
+                let submitted = try await http.execute(submit, timeout: .seconds(10))
+                #expect(submitted.status == .created)
+                let job = try JSONValue.parse(String(buffer: try await submitted.body.collect(upTo: 1 << 20)))
+                let id = try #require(job["jobId"]?.stringValue)
+
+                async let direct = follow(http, server.baseURL + "/api/sse/job-progress/\(id)")
+                async let throughNginx = follow(http, proxied + "/api/sse/job-progress/\(id)")
+                let (a, b) = try await (direct, throughNginx)
+                // The same events, none lost, in order.
+                #expect(b.map(\.event) == a.map(\.event))
+                #expect(b.map(\.id) == a.map(\.id))
+                #expect(b.filter { $0.event == "progress" }.count == 8)
+                // None held back: each arrives through nginx within 50 ms of the direct stream.
+                for (viaDirect, viaNginx) in zip(a, b) where viaDirect.event != "snapshot" {
+                    #expect(viaNginx.at - viaDirect.at < .milliseconds(50), "\(viaNginx.event) \(viaNginx.id ?? "") delayed")
+                }
+                let firstProgress = try #require(b.first { $0.event == "progress" })
+                #expect(try #require(b.last).at - firstProgress.at > .milliseconds(500))
+
+                // A reconnect with Last-Event-ID gets exactly the later events.
+                let resumed = try await follow(http, proxied + "/api/sse/job-progress/\(id)", lastEventId: "4")
+                #expect(resumed.compactMap(\.id).compactMap(Int.init) == a.compactMap(\.id).compactMap(Int.init).filter { $0 > 4 })
+
+                // The body limit: nginx refuses more than 10 MB.
+                var large = HTTPClientRequest(url: proxied + "/api/jobs")
+                large.method = .POST
+                large.headers.add(name: "X-API-Key", value: TestServer.adminKey)
+                large.headers.add(name: "Content-Type", value: "application/json")
+                large.body = .bytes(ByteBuffer(repeating: UInt8(ascii: " "), count: 11 * 1024 * 1024))
+                #expect(try await http.execute(large, timeout: .seconds(30)).status == .payloadTooLarge)
+
+                let redirect = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(httpPort)/health"), timeout: .seconds(5))
+                #expect(redirect.status == .movedPermanently)
+                #expect(redirect.headers.first(name: "Location") == "https://127.0.0.1/health")
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
+        }
+    }
+}
