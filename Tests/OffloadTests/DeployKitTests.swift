@@ -13,10 +13,11 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathCom
     .deletingLastPathComponent()
 
 /// Runs a program to its end; answers its exit status and what it wrote to stdout and stderr.
-private func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+private func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -54,7 +55,7 @@ private func follow(_ http: HTTPClient, _ url: String, lastEventId: String? = ni
     return arrivals
 }
 
-@Suite("Deployment kit (deploy/)", .serialized)
+@Suite("Deployment kit (deploy/) and examples", .serialized)
 struct DeployKitTests {
     @Test("the systemd units pass systemd-analyze verify without a warning")
     func systemdUnits() throws {
@@ -179,6 +180,22 @@ struct DeployKitTests {
                 throw error
             }
             try await http.shutdown()
+        }
+    }
+
+    @Test("examples/curl/submit-and-watch.sh submits a job, prints its events live and exits 0 when it completes")
+    func curlExample() async throws {
+        try await TestServer.with(configure: { $0.workers = 1 }) { server in
+            let script = repositoryRoot.appendingPathComponent("examples/curl/submit-and-watch.sh").path
+            let environment = ["OFFLOAD_URL": server.baseURL, "OFFLOAD_API_KEY": TestServer.adminKey]
+            let done = try run("/bin/bash", [script, "type1", #"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#], environment: environment)
+            #expect(done.status == 0, "\(done.output)")
+            #expect(done.output.hasPrefix("submitted job_"))
+            #expect(done.output.components(separatedBy: "\nprogress ").count == 3)
+            #expect(done.output.contains("\ncompleted {"))
+            #expect(done.output.hasSuffix("COMPLETED\n"))
+            let failing = try run("/bin/bash", [script, "type1", "5"], environment: environment)
+            #expect(failing.status != 0)
         }
     }
 }
