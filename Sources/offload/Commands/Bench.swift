@@ -3,12 +3,14 @@ import AsyncHTTPClient
 import Foundation
 import Histogram
 import Logging
+import NIOSSL
 import NIOCore
 import NIOHTTP1
 import OffloadClient
 import OffloadCore
 import OffloadServer
 import OffloadStore
+import OffloadWorker
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,30 +35,55 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Offered loads (requests/s, comma-separated) for the open-loop submit latency figure (empty: skip).")
     var offeredLoads = "500,2000"
     @Option(help: "Seconds each offered load runs.") var offeredSeconds = 5.0
+    @Option(help: "Port of the embedded server (0: any free port; fix it to put nginx in front for --llm-via).")
+    var port = 0
+    @Option(help: "Tokens an OpenAI-compatible upstream inside the bench streams for the token-latency figure (0: skip).")
+    var llmTokens = 0
+    @Option(help: "Milliseconds between the upstream's tokens.") var llmTokenIntervalMs = 1.0
+    @Option(help: "Port of that upstream (0: any; fix it when --server's --llm-base-url must point at it).")
+    var llmUpstreamPort = 0
+    @Option(help: "Also measure token latency through this URL (e.g. nginx in front of the server; TLS not verified).")
+    var llmVia: String?
+    @Flag(help: "Also measure token latency with the job on a remote `offload worker` (started by the bench).")
+    var llmRemote = false
     @Option(help: "Write the figures as JSON to this file.") var json: String?
 
     var offeredRates: [Int] { offeredLoads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() async throws {
         LogSetup.bootstrap(json: false, level: .warning)
+        guard llmTokens > 0 else {
+            try await run(llm: nil)
+            return
+        }
+        let interval = Duration.microseconds(Int64(llmTokenIntervalMs * 1000))
+        try await Self.withTokenUpstream(port: llmUpstreamPort, tokens: llmTokens, interval: interval) { url, clock in
+            try await run(llm: (url, clock))
+        }
+    }
+
+    /// Runs every figure against `--server` or an embedded server (whose own workers use the bench's token
+    /// upstream, when there is one).
+    private func run(llm: (url: String, clock: TokenClock)?) async throws {
         if let server {
             guard let key = key ?? ProcessInfo.processInfo.environment["OFFLOAD_KEY"] else {
                 throw ValidationError("--server needs --key or OFFLOAD_KEY")
             }
-            try await measure(baseURL: server, key: key)
+            try await measure(baseURL: server, key: key, llm: llm)
             return
         }
         let directory = NSTemporaryDirectory() + "offload-bench-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let key = "bench-admin-" + IDGenerator().secret(bytes: 16)
         var configuration = ServerConfiguration()
-        configuration.port = 0
+        configuration.port = port
         configuration.dataDirectory = directory
         configuration.adminKey = key
         configuration.workers = workers
         configuration.announce = { _ in }
         configuration.durability = sqliteSync == "full" ? .full : .normal
         configuration.database = database
+        if let llm { configuration.builtIns.llm = .init(baseURL: llm.url, apiKey: nil, defaultModel: "bench") }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         configuration.onListening = { portContinuation.yield($0) }
         let stop = Latch<Void>()
@@ -67,15 +94,18 @@ struct Bench: AsyncParsableCommand {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw ValidationError("the embedded server did not start") }
             defer { stop.set(()) }
-            try await measure(baseURL: "http://127.0.0.1:\(port)", key: key)
+            try await measure(baseURL: "http://127.0.0.1:\(port)", key: key, llm: llm)
         }
     }
 
-    private func measure(baseURL: String, key: String) async throws {
+    private func measure(baseURL: String, key: String, llm: (url: String, clock: TokenClock)?) async throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+            tlsConfiguration: tls,
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency))))
         do {
-            try await measure(http: http, baseURL: baseURL, key: key)
+            try await measure(http: http, baseURL: baseURL, key: key, llm: llm)
             try await http.shutdown()
         } catch {
             try? await http.shutdown()
@@ -83,7 +113,7 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    private func measure(http: HTTPClient, baseURL: String, key: String) async throws {
+    private func measure(http: HTTPClient, baseURL: String, key: String, llm: (url: String, clock: TokenClock)?) async throws {
         let submitter = Submitter(http: http, baseURL: baseURL, key: key)
         var report: [String: JSONValue] = [
             "server": .string(server ?? "embedded"), "workers": .int(Int64(workers)),
@@ -143,6 +173,18 @@ struct Bench: AsyncParsableCommand {
             try await measureFanOut(baseURL: baseURL, key: key, report: &report)
         }
         try await measureRemote(http: http, baseURL: baseURL, key: key, report: &report)
+        if let llm {
+            try await measureTokens(
+                http: http, baseURL: baseURL, key: key, clock: llm.clock, label: "direct", options: ["mode": "direct"], report: &report)
+            if let llmVia {
+                try await measureTokens(
+                    http: http, baseURL: llmVia, key: key, clock: llm.clock, label: "via \(llmVia)", options: ["mode": "direct"],
+                    report: &report)
+            }
+            if llmRemote {
+                try await measureRemoteTokens(http: http, baseURL: baseURL, key: key, llm: llm, report: &report)
+            }
+        }
         if let json {
             try Data(JSONValue.object(report).jsonString().utf8).write(to: URL(fileURLWithPath: json))
         }

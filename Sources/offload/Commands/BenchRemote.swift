@@ -52,14 +52,36 @@ extension Bench {
         report["remoteRoundTripMs"] = summary(roundTrip)
     }
 
-    /// Starts `offload worker` (this binary) for noop jobs; its log lines go to this process's stderr.
-    private func startWorker(baseURL: String, key: String, name: String) throws -> Process {
+    /// Token latency with the `llm.chat` job on a remote worker (started here) that streams from the upstream.
+    func measureRemoteTokens(
+        http: HTTPClient, baseURL: String, key: String, llm: (url: String, clock: TokenClock), report: inout [String: JSONValue]
+    ) async throws {
+        let created = try await send(http, "POST", baseURL + "/api/keys", key: key, body: [
+            "name": "bench llm worker", "role": "worker", "tenant": "default",
+        ])
+        guard let workerKey = created["secret"]?.stringValue else { throw ValidationError("no worker key was created") }
+        let process = try startWorker(
+            baseURL: baseURL, key: workerKey, name: "bench-llm",
+            extra: ["--types", "llm.chat", "--llm-base-url", llm.url, "--llm-model", "bench"])
+        defer {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        try await waitForWorkers(1, http: http, baseURL: baseURL, key: key)
+        try await measureTokens(
+            http: http, baseURL: baseURL, key: key, clock: llm.clock, label: "remote worker", options: ["mode": "distributed"],
+            report: &report)
+    }
+
+    /// Starts `offload worker` (this binary), for noop jobs unless `extra` says otherwise; its log lines go to
+    /// this process's stderr.
+    private func startWorker(baseURL: String, key: String, name: String, extra: [String]? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = [
-            "worker", "--server", baseURL, "--name", name, "--types", "noop", "--concurrency", "\(remoteConcurrency)",
+            "worker", "--server", baseURL, "--name", name, "--concurrency", "\(remoteConcurrency)",
             "--state-file", "", "--log-level", "warning",
-        ]
+        ] + (extra ?? ["--types", "noop"])
         var environment = ProcessInfo.processInfo.environment
         environment["OFFLOAD_WORKER_KEY"] = key
         process.environment = environment
