@@ -208,6 +208,24 @@ struct RemoteWorkerEndToEndTests {
             #expect(runAt.timeIntervalSince(failedAt) >= 1.99)
             _ = try await cluster.api.call("POST", "/api/jobs/\(limited)/cancel")
 
+            let broken = try #require(try await cluster.api.submit(
+                "llm.chat", data: ["messages": messages, "model": "broken"], options: ["maxAttempts": 2])["jobId"]?.stringValue)
+            let retried = try await cluster.api.waitFor(broken, timeout: .seconds(30)) { $0["status"] == "FAILED" }
+            #expect(retried["attempt"] == 2)
+            #expect(retried["error"]?.stringValue?.contains("answered 500") == true)
+
+            // Cancel reaches the remote worker, which closes its upstream connection.
+            let before = fake.sent.withLock { $0.count }
+            let slow = try #require(try await cluster.api.submit("llm.chat", data: ["messages": messages, "model": "slow"])["jobId"]?.stringValue)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while fake.sent.withLock({ $0.count }) < before + 3 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(try await cluster.api.call("POST", "/api/jobs/\(slow)/cancel").status == 200)
+            _ = try await cluster.api.waitFor(slow) { $0["status"] == "CANCELLED" }
+            while fake.disconnects.withLock({ $0 }) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(fake.disconnects.withLock { $0 } == 1)
+
             let call = try #require(try await cluster.api.submit(
                 "http", data: ["url": .string("http://127.0.0.1:\(fake.port)/echo"), "method": "POST", "body": "ping"])["jobId"]?.stringValue)
             let answered = try await cluster.api.waitFor(call) { $0["status"] == "COMPLETED" || $0["status"] == "FAILED" }
