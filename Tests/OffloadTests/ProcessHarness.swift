@@ -59,18 +59,7 @@ final class OffloadProcess: Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let output = Locked("")
-        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.finish()
-                return
-            }
-            let text = String(decoding: data, as: UTF8.self)
-            output.withLock { $0 += text }
-            continuation.yield(text)
-        }
+        let lines = text(of: pipe) { text, _ in output.withLock { $0 += text } }
         try process.run()
         let url = try await firstMatch(in: lines) { seen in
             seen.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression)
@@ -101,17 +90,7 @@ final class OffloadProcess: Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let pipe = Pipe()
         process.standardError = pipe
-        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.finish()
-                return
-            }
-            log.write(data)
-            continuation.yield(String(decoding: data, as: UTF8.self))
-        }
+        let lines = text(of: pipe) { _, data in log.write(data) }
         try process.run()
         let registered = try await firstMatch(in: lines) { $0.contains("worker registered") ? true : nil }
         let started = OffloadProcess(process: process, baseURL: server, output: Locked(""), logPath: logPath)
@@ -123,6 +102,23 @@ final class OffloadProcess: Sendable {
     static func workerId(directory: String, name: String) -> String? {
         guard let data = FileManager.default.contents(atPath: "\(directory)/\(name).json") else { return nil }
         return (try? JSONValue.parse(Array(data)))?["workerId"]?.stringValue
+    }
+
+    /// What a process writes to `pipe`, chunk by chunk as it comes; `also` sees each chunk first.
+    private static func text(of pipe: Pipe, also: @escaping @Sendable (String, Data) -> Void) -> AsyncStream<String> {
+        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.finish()
+                return
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            also(text, data)
+            continuation.yield(text)
+        }
+        return lines
     }
 
     /// What `match` finds in the text read so far from `lines`, waiting for it at most 60 s (nil: never).
