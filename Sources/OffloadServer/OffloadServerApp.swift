@@ -126,11 +126,17 @@ public struct OffloadServerApp: Sendable {
         let keyCache = KeyCache()
         let auth = AuthMiddleware(
             store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/api/auth/token"])
+        if !configuration.corsOrigins.isEmpty {
+            router.add(middleware: CORSMiddleware(allowedOrigins: Set(configuration.corsOrigins)))
+        }
         router.add(middleware: ErrorMiddleware())
         HealthRoutes(store: store).register(on: router)
         AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
-        let api = router.group("/api").add(middleware: auth)
-        let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive)
+        let limiter = configuration.rateLimit.map { RateLimiter(rate: $0, burst: configuration.rateBurst) }
+        var api = router.group("/api").add(middleware: auth)
+        if let limiter { api = api.add(middleware: RateLimitMiddleware(limiter: limiter)) }
+        let events = JobEventStream(
+            store: store, keepAlive: configuration.sseKeepAlive, quota: StreamQuota(limit: configuration.maxStreamsPerKey))
         let switches = TypeSwitches(store: store)
         let synchronous = SynchronousRun(
             source: inProcessSource(store: store), processors: configuration.inProcessProcessors, waitForOthers: .seconds(60))
@@ -149,7 +155,8 @@ public struct OffloadServerApp: Sendable {
         LeaseReportRoutes(store: store, configuration: configuration).register(on: api)
         FileRoutes(store: store, maxBytes: configuration.maxBundleBytes).register(on: api)
         StatsRoutes(store: store, configuration: configuration).register(on: api)
-        let sse = router.group().add(middleware: auth)
+        var sse = router.group().add(middleware: auth)
+        if let limiter { sse = sse.add(middleware: RateLimitMiddleware(limiter: limiter)) }
         events.register(on: sse)
         return router
     }

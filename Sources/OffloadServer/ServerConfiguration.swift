@@ -23,6 +23,14 @@ public struct ServerConfiguration: Sendable {
     /// Finished jobs older than this are deleted with their events; nil keeps them forever.
     public var retention: TimeInterval? = 7 * 86_400
     public var sseKeepAlive: Duration = .seconds(15)
+    /// SSE streams one key may hold open at once.
+    public var maxStreamsPerKey = 5_000
+    /// Requests per second a client key may make on average (token bucket); nil: no limit.
+    public var rateLimit: Double?
+    /// Requests a client key may make at once before the rate applies.
+    public var rateBurst: Double = 20
+    /// Origins a browser page may call the API from (CORS); empty: none.
+    public var corsOrigins: [String] = []
     public var tokenLifetime: TimeInterval = 1800
     public var streamTokenLifetime: TimeInterval = 300
     /// From `OFFLOAD_ADMIN_KEY`: an admin key to accept (created in the store when missing).

@@ -95,7 +95,7 @@ struct JobRoutes {
                 return HTTPJSON.response(json: ended.jsonValue, status: ended.status.isFinal ? .ok : .accepted)
             }
             if stream {
-                return try await events.stream(jobId: outcome.job.jobId, tenant: identity.tenant, after: nil)
+                return try await events.stream(jobId: outcome.job.jobId, identity: identity, after: nil)
             }
             if let wait {
                 let ended = try await JobWaiter(store: store).job(outcome.job.jobId, tenant: identity.tenant, endingWithin: wait)

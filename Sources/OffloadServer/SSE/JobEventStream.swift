@@ -4,12 +4,14 @@ import Hummingbird
 import NIOCore
 import OffloadCore
 import OffloadStore
+import Synchronization
 
 /// `GET /api/sse/job-progress/{id}`: a `snapshot` first, then every new event with `id: <seq>`, keep-alive
 /// comments, and the end of the stream after the final event. `Last-Event-ID` resumes exactly after that seq.
 struct JobEventStream {
     let store: any JobStore
     let keepAlive: Duration
+    let quota: StreamQuota
 
     private enum Item: Sendable {
         case event(JobEvent)
@@ -20,7 +22,7 @@ struct JobEventStream {
         router.get("/api/sse/job-progress/{id}") { request, context -> Response in
             let id = try context.parameters.require("id")
             let identity = try context.requireReader(of: id)
-            return try await stream(jobId: id, tenant: identity.tenantFilter, after: try resumePoint(request))
+            return try await stream(jobId: id, identity: identity, after: try resumePoint(request))
         }
     }
 
@@ -34,7 +36,24 @@ struct JobEventStream {
     }
 
     /// The SSE response for one job: its snapshot, then the events after `after` (nil: after the snapshot).
-    func stream(jobId: String, tenant: String?, after: Int64?) async throws -> Response {
+    /// Each key may hold `quota` streams open at once (429 past it).
+    func stream(jobId: String, identity: Identity, after: Int64?) async throws -> Response {
+        guard quota.acquire(identity.keyId) else {
+            throw OffloadError.rateLimited(retryAfterSeconds: 1)
+        }
+        do {
+            return try await stream(jobId: jobId, tenant: identity.tenantFilter, after: after) { [quota] in
+                quota.release(identity.keyId)
+            }
+        } catch {
+            quota.release(identity.keyId)
+            throw error
+        }
+    }
+
+    private func stream(jobId: String, tenant: String?, after: Int64?, ended: @escaping @Sendable () -> Void) async throws
+        -> Response
+    {
         let bus = store.eventBus
         let (items, continuation) = AsyncStream.makeStream(of: Item.self)
         // Follow before reading the backlog: an event committed in between arrives twice and is dropped by seq.
@@ -65,6 +84,7 @@ struct JobEventStream {
             defer {
                 bus.unfollow(token)
                 continuation.finish()
+                ended()
             }
             // A Last-Event-ID beyond the log (from another job, or made up) resumes at the log's end.
             var lastSent = min(after ?? snapshot.lastSeq, snapshot.lastSeq)
@@ -131,4 +151,33 @@ struct JobEventStream {
         bytes += Array("\n\n".utf8)
         return ByteBuffer(bytes: bytes)
     }
+}
+
+/// Open SSE streams per key, capped (`--max-streams-per-key`): one key cannot hold the server's connections.
+final class StreamQuota: Sendable {
+    let limit: Int
+    private let open = Mutex<[String: Int]>([:])
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Counts one more stream for `key`; false (and nothing counted) when it already holds `limit`.
+    func acquire(_ key: String) -> Bool {
+        open.withLock { open in
+            guard open[key, default: 0] < limit else { return false }
+            open[key, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ key: String) {
+        open.withLock { open in
+            let left = open[key, default: 1] - 1
+            open[key] = left > 0 ? left : nil
+        }
+    }
+
+    /// Streams open now, over all keys.
+    var total: Int { open.withLock { $0.values.reduce(0, +) } }
 }

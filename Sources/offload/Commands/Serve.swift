@@ -23,6 +23,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days finished jobs are kept (0: forever).") var retentionDays = 7.0
     @Option(help: "Default timeout of a processing type, TYPE=SECONDS (repeatable).") var typeTimeout: [String] = []
     @Option(help: "Largest shell bundle (POST /api/files) in bytes.") var maxBundleBytes = 50 * 1024 * 1024
+    @Option(help: "Requests per second a client key may make on average (token bucket; 0: no limit).") var rateLimit = 0.0
+    @Option(help: "Requests a client key may make at once before --rate-limit applies.") var rateBurst = 20.0
+    @Option(help: "An origin browser pages may call the API from, e.g. https://app.example.com (repeatable).")
+    var corsOrigin: [String] = []
+    @Option(help: "SSE streams one key may hold open at once.") var maxStreamsPerKey = 5_000
     @OptionGroup(title: "In-process processors") var processors: ProcessorOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Flag(help: "Write logs as JSON lines.") var logJSON = false
@@ -48,6 +53,13 @@ struct Serve: AsyncParsableCommand {
         configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxBundleBytes = maxBundleBytes
+        guard rateLimit >= 0, rateBurst >= 1, maxStreamsPerKey >= 1 else {
+            throw ValidationError("--rate-limit must be 0 or more, --rate-burst and --max-streams-per-key 1 or more")
+        }
+        configuration.rateLimit = rateLimit > 0 ? rateLimit : nil
+        configuration.rateBurst = rateBurst
+        configuration.corsOrigins = corsOrigin
+        configuration.maxStreamsPerKey = maxStreamsPerKey
         configuration.builtIns = try processors.builtIns()
         configuration.retention = retentionDays > 0 ? retentionDays * 86_400 : nil
         for entry in typeTimeout {
