@@ -10,9 +10,10 @@ struct InProcessJobSource: JobSource {
     let processingTypes: [String]
     let leaseSeconds: TimeInterval
     let retryPolicy: RetryPolicy
+    let metrics: ServerMetrics?
 
     func lease(limit: Int, wait: Duration) async throws -> [LeasedJob] {
-        try await LeaseWait(store: store).lease(wait: wait) { now in
+        try await LeaseWait(store: store, metrics: metrics).lease(wait: wait) { now in
             LeaseRequest(
                 workerId: workerId, processingTypes: processingTypes, limit: limit, leaseDuration: leaseSeconds, now: now,
                 labels: JobLabels.terms(JobLabels.direct))
@@ -30,9 +31,10 @@ struct InProcessJobSource: JobSource {
     func fail(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint) async throws {
         let now = Date()
         let policy = retryPolicy
-        _ = try await store.fail(
+        let job = try await store.fail(
             jobId: lease.jobId, leaseToken: lease.leaseToken, error: error, result: result,
             retryAt: { retry.retryAt(afterAttempt: $0, now: now, policy: policy) }, at: now)
+        metrics?.retried(job)
     }
 
     func acknowledgeCancel(_ lease: LeaseRef) async throws {

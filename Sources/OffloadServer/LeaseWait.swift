@@ -7,6 +7,7 @@ import OffloadStore
 /// set (then it answers without leasing), the server shuts down, or `wait` runs out.
 struct LeaseWait {
     let store: any JobStore
+    let metrics: ServerMetrics?
 
     /// - Parameter request: The lease to try at each wake-up; nil: do not lease now (the worker is paused),
     ///   but keep waiting for `interrupt`.
@@ -22,7 +23,11 @@ struct LeaseWait {
             let generation = bus.work.generation
             var jobs: [LeasedJob] = []
             let attempt = try await request(Date())
-            if let attempt { jobs = try await store.lease(attempt) }
+            if let attempt {
+                let started = ContinuousClock.now
+                jobs = try await store.lease(attempt)
+                metrics?.leased(in: ContinuousClock.now - started)
+            }
             let remaining = deadline - ContinuousClock.now
             if !jobs.isEmpty || remaining <= .zero { return jobs }
             var due = remaining

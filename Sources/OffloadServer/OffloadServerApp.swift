@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import OffloadCore
 import OffloadStore
 import OffloadWorker
@@ -77,7 +78,10 @@ public struct OffloadServerApp: Sendable {
 
     /// The HTTP server, SSE closer, lease sweeper and worker pool; ServiceGroup stops them in reverse order.
     private func makeServices(store: any JobStoreService, tokens: TokenIssuer) -> [any Service] {
-        let router = makeRouter(store: store, tokens: tokens)
+        let streams = StreamQuota(limit: configuration.maxStreamsPerKey)
+        let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
+        store.eventBus.onCommitted { metrics.observe($0) }
+        let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams)
         let onListening = configuration.onListening
         let logger = self.logger
         let app = Application(
@@ -100,7 +104,7 @@ public struct OffloadServerApp: Sendable {
         }
         if configuration.workers > 0 {
             services.append(WorkerPool(
-                source: inProcessSource(store: store),
+                source: inProcessSource(store: store, metrics: metrics),
                 registry: configuration.inProcessProcessors,
                 configuration: .init(
                     concurrency: configuration.workers,
@@ -112,37 +116,45 @@ public struct OffloadServerApp: Sendable {
     }
 
     /// The server's own workers' view of the store (the synchronous fallback runs jobs through it too).
-    private func inProcessSource(store: any JobStore) -> InProcessJobSource {
+    private func inProcessSource(store: any JobStore, metrics: ServerMetrics) -> InProcessJobSource {
         InProcessJobSource(
             store: store,
             workerId: "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
             processingTypes: configuration.inProcessProcessors.types,
             leaseSeconds: configuration.leaseSeconds,
-            retryPolicy: configuration.retryPolicy)
+            retryPolicy: configuration.retryPolicy, metrics: metrics)
     }
 
-    func makeRouter(store: any JobStore, tokens: TokenIssuer) -> Router<OffloadRequestContext> {
+    private func makeRouter(store: any JobStore, tokens: TokenIssuer, metrics: ServerMetrics, streams: StreamQuota)
+        -> Router<OffloadRequestContext>
+    {
         let router = Router(context: OffloadRequestContext.self)
         let keyCache = KeyCache()
         let auth = AuthMiddleware(
-            store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/api/auth/token"])
+            store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/metrics", "/api/auth/token"])
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: CORSMiddleware(allowedOrigins: Set(configuration.corsOrigins)))
         }
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
         HealthRoutes(store: store).register(on: router)
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.scrape())))
+        }
         AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
         let limiter = configuration.rateLimit.map { RateLimiter(rate: $0, burst: configuration.rateBurst) }
         var api = router.group("/api").add(middleware: auth)
         if let limiter { api = api.add(middleware: RateLimitMiddleware(limiter: limiter)) }
-        let events = JobEventStream(
-            store: store, keepAlive: configuration.sseKeepAlive, quota: StreamQuota(limit: configuration.maxStreamsPerKey))
+        let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive, quota: streams)
         let switches = TypeSwitches(store: store)
         let synchronous = SynchronousRun(
-            source: inProcessSource(store: store), processors: configuration.inProcessProcessors, waitForOthers: .seconds(60))
+            source: inProcessSource(store: store, metrics: metrics), processors: configuration.inProcessProcessors,
+            waitForOthers: .seconds(60))
         JobRoutes(
             store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
-            switches: switches, synchronous: synchronous
+            switches: switches, synchronous: synchronous, metrics: metrics
         ).register(on: api)
         TemplateRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
@@ -151,8 +163,8 @@ public struct OffloadServerApp: Sendable {
         QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
-        WorkerRoutes(store: store, configuration: configuration).register(on: api)
-        LeaseReportRoutes(store: store, configuration: configuration).register(on: api)
+        WorkerRoutes(store: store, configuration: configuration, metrics: metrics).register(on: api)
+        LeaseReportRoutes(store: store, configuration: configuration, metrics: metrics).register(on: api)
         FileRoutes(store: store, maxBytes: configuration.maxBundleBytes).register(on: api)
         StatsRoutes(store: store, configuration: configuration).register(on: api)
         var sse = router.group().add(middleware: auth)

@@ -24,6 +24,7 @@ public final class EventBus: Sendable {
     }
 
     private let state = Mutex(State())
+    private let committedObservers = Mutex<[@Sendable ([JobEvent]) -> Void]>([])
     /// Fired when a job may have become leasable.
     public let work = WakeSignal()
     /// Set when the bus closes (graceful shutdown): long waits end.
@@ -61,6 +62,18 @@ public final class EventBus: Sendable {
     /// The jobs that have followers in this process now.
     public func followedJobIds() -> Set<String> {
         state.withLock { Set($0.followers.keys) }
+    }
+
+    /// Watches every event this process's store commits (not those relayed from other servers): metrics.
+    public func onCommitted(_ observer: @escaping @Sendable ([JobEvent]) -> Void) {
+        committedObservers.withLock { $0.append(observer) }
+    }
+
+    /// Events this process's store committed: the observers see them, then the followers.
+    public func publishCommitted(_ events: [JobEvent]) {
+        guard !events.isEmpty else { return }
+        for observer in committedObservers.withLock({ $0 }) { observer(events) }
+        publish(events)
     }
 
     public func publish(_ events: [JobEvent]) {

@@ -20,7 +20,7 @@ struct WriteEffects: Sendable {
 extension EventBus {
     /// Announces what a committed write changed to this process's followers and workers.
     func publish(_ effects: WriteEffects) {
-        publish(effects.events)
+        publishCommitted(effects.events)
         publishCancelRequests(effects.cancelRequests)
         if effects.workAvailable { work.fire() }
     }

@@ -14,6 +14,7 @@ struct JobRoutes {
     let events: JobEventStream
     let switches: TypeSwitches
     let synchronous: SynchronousRun
+    let metrics: ServerMetrics
     let ids = IDGenerator()
 
     struct StreamToken: Encodable {
@@ -90,6 +91,7 @@ struct JobRoutes {
             guard let outcome = try await store.submit([job]).first else {
                 throw OffloadError.unavailable("the store did not answer the submit")
             }
+            if outcome.created { metrics.submitted([outcome.job]) }
             if fallback == .sync, outcome.created {
                 let ended = try await synchronous.run(jobId: outcome.job.jobId, tenant: identity.tenant)
                 return HTTPJSON.response(json: ended.jsonValue, status: ended.status.isFinal ? .ok : .accepted)
@@ -128,6 +130,7 @@ struct JobRoutes {
                 throw OffloadError.invalidItems("\(problems.count) of \(items.count) jobs are invalid; none was stored", problems)
             }
             let outcomes = try await store.submit(jobs)
+            metrics.submitted(outcomes.filter(\.created).map(\.job))
             return HTTPJSON.response(json: ["jobs": .array(outcomes.map(\.job.jsonValue))], status: .created)
         }
 

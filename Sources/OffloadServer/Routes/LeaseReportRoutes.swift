@@ -8,6 +8,7 @@ import OffloadStore
 struct LeaseReportRoutes {
     let store: any JobStore
     let configuration: ServerConfiguration
+    let metrics: ServerMetrics
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
         let limit = configuration.maxBodyBytes
@@ -49,6 +50,7 @@ struct LeaseReportRoutes {
             let job = try await store.fail(
                 jobId: id, leaseToken: token, error: String(message.prefix(10_000)), result: body["result"],
                 retryAt: { retry.retryAt(afterAttempt: $0, now: now, policy: policy) }, at: now)
+            metrics.retried(job)
             return HTTPJSON.response(json: job.jsonValue)
         }
 

@@ -8,6 +8,7 @@ import OffloadStore
 struct WorkerRoutes {
     let store: any JobStore
     let configuration: ServerConfiguration
+    let metrics: ServerMetrics
     let ids = IDGenerator()
 
     /// Lease calls record that a worker was seen at most this often (heartbeats always do).
@@ -139,7 +140,7 @@ struct WorkerRoutes {
             let capacity = min(wanted, worker.maxConcurrentJobs - running.count)
             let labels = worker.labelTerms
             let store = self.store
-            jobs = try await LeaseWait(store: store).lease(wait: wait, interrupt: interrupt) { now in
+            jobs = try await LeaseWait(store: store, metrics: metrics).lease(wait: wait, interrupt: interrupt) { now in
                 // Read again at each wake-up: an admin may pause (or resume) the worker meanwhile.
                 guard capacity > 0, clientGone.value == nil, try await store.worker(id: workerId)?.status == .active else {
                     return nil

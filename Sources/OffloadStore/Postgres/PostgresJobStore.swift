@@ -216,10 +216,10 @@ public final class PostgresJobStore: JobStoreService {
                 let reserved = self.commitOrder.reserve(outcome.1.events)
                 ticket = reserved
                 _ = try await connection.query("COMMIT", logger: self.logger).get()
-                self.commitOrder.finish(reserved, committed: true) { self.eventBus.publish($0) }
+                self.commitOrder.finish(reserved, committed: true) { self.eventBus.publishCommitted($0) }
                 return outcome
             } catch {
-                if let ticket { self.commitOrder.finish(ticket, committed: false) { self.eventBus.publish($0) } }
+                if let ticket { self.commitOrder.finish(ticket, committed: false) { self.eventBus.publishCommitted($0) } }
                 _ = try? await connection.query("ROLLBACK", logger: self.logger)
                 throw error
             }
