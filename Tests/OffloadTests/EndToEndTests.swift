@@ -186,4 +186,45 @@ struct EndToEndTests {
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
+
+    @Test("logs are one JSON object per line with jobId metadata, and no key, token or secret appears in them, even at trace level")
+    func noSecretsInLogs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let secrets = [
+            "OFFLOAD_ADMIN_KEY": "e2e-admin-key-for-the-log-test-0123",
+            "OFFLOAD_JWT_SECRET": "jwt-secret-for-the-log-test-0123456789abcdef",
+            "OFFLOAD_WEBHOOK_SECRET": "webhook-secret-for-the-log-test-0123456789",
+            "OFFLOAD_LLM_API_KEY": "sk-llm-key-for-the-log-test-0123456789",
+        ]
+        let server = try await OffloadProcess.serve(
+            dataDir: directory.path,
+            arguments: ["--workers", "1", "--log-level", "trace", "--log-format", "json", "--llm-base-url", "http://127.0.0.1:9/v1"],
+            environment: secrets)
+        let admin = secrets["OFFLOAD_ADMIN_KEY"]!
+        let api = TestServer(baseURL: server.baseURL)
+        let jwt = try #require(try await api.call("POST", "/api/auth/token", key: admin).json["token"]?.stringValue)
+        let created = try await api.call("POST", "/api/keys", key: nil, bearer: jwt, json: ["name": "app", "role": "client", "tenant": "acme"])
+        let clientKey = try #require(created.json["secret"]?.stringValue)
+        let id = try #require(try await api.submit(
+            "noop", data: 1, options: ["webhookUrl": "http://127.0.0.1:9/hook"], key: clientKey)["jobId"]?.stringValue)
+        _ = try await api.waitFor(id, key: clientKey) { $0["status"] == "COMPLETED" }
+        let streamToken = try #require(try await api.call("POST", "/api/jobs/\(id)/stream-token", key: clientKey).json["token"]?.stringValue)
+        _ = try await api.sse("/api/sse/job-progress/\(id)?token=\(streamToken)", key: nil)
+        #expect(try await api.call("GET", "/api/jobs", key: "ok_not-a-real-key-0123456789").status == 401)
+        _ = try await api.call("GET", "/api/jobs", key: nil, bearer: jwt + "x")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+
+        let log = server.logText + server.outputText
+        for (name, value) in secrets { #expect(!log.contains(value), "\(name) is in the log") }
+        for (name, value) in [("a JWT", jwt), ("a created key", clientKey), ("a stream token", streamToken)] {
+            #expect(!log.contains(value), "\(name) is in the log")
+        }
+        #expect(!log.contains("ok_not-a-real-key"))
+        let lines = server.logText.split(separator: "\n")
+        #expect(lines.count > 10)
+        for line in lines { #expect((try? JSONValue.parse(String(line)))?.objectValue != nil, "not a JSON line: \(line)") }
+        #expect(lines.contains { $0.contains("\"jobId\":\"\(id)\"") })
+    }
 }

@@ -1,7 +1,17 @@
+import ArgumentParser
 import Foundation
 import Logging
 
 enum LogSetup {
+    /// Sets up swift-log from `--log-format` and `--log-level`; a bad value is a usage error.
+    static func bootstrap(format: String, level: String) throws {
+        guard format == "text" || format == "json" else { throw ValidationError("--log-format must be text or json") }
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        bootstrap(json: format == "json", level: parsed)
+    }
+
     /// Sets up swift-log once: human-readable lines, or one JSON object per line.
     static func bootstrap(json: Bool, level: Logger.Level) {
         LoggingSystem.bootstrap { label in

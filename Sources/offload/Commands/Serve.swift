@@ -30,11 +30,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SSE streams one key may hold open at once.") var maxStreamsPerKey = 5_000
     @OptionGroup(title: "In-process processors") var processors: ProcessorOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-    @Flag(help: "Write logs as JSON lines.") var logJSON = false
+    @Option(help: "Log lines as text or json (one object per line).") var logFormat = "text"
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        LogSetup.bootstrap(json: logJSON, level: Logger.Level(rawValue: logLevel) ?? .info)
+        try LogSetup.bootstrap(format: logFormat, level: logLevel)
         guard let durability = SQLiteJobStore.Durability(rawValue: sqliteSync.uppercased()) else {
             throw ValidationError("--sqlite-sync must be normal or full")
         }

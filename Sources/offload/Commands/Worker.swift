@@ -21,11 +21,11 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Seconds running jobs get to finish on SIGTERM before they are handed back.") var shutdownGrace = 30.0
     @Option(help: "Seconds between heartbeats.") var heartbeatSeconds = 10.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-    @Flag(help: "Write logs as JSON lines.") var logJSON = false
+    @Option(help: "Log lines as text or json (one object per line).") var logFormat = "text"
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        LogSetup.bootstrap(json: logJSON, level: Logger.Level(rawValue: logLevel) ?? .info)
+        try LogSetup.bootstrap(format: logFormat, level: logLevel)
         guard let server = server ?? environment["OFFLOAD_SERVER"] else {
             throw ValidationError("give --server URL (or OFFLOAD_SERVER)")
         }
