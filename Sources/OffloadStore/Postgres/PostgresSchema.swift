@@ -153,6 +153,10 @@ enum PostgresSchema {
             "CREATE INDEX files_created ON files (created_at)",
             "CREATE INDEX jobs_running_worker ON jobs (worker_id) WHERE status = 'PROCESSING'",
         ]),
+        ("006_active_counts", [
+            // Queue depth for stats and /metrics from a small index of waiting and running jobs.
+            "CREATE INDEX jobs_active_counts ON jobs (status, queue, processing_type) WHERE status IN ('PENDING', 'PROCESSING')",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.
