@@ -131,13 +131,18 @@ public struct OffloadServerApp: Sendable {
         let router = Router(context: OffloadRequestContext.self)
         let keyCache = KeyCache()
         let auth = AuthMiddleware(
-            store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/metrics", "/api/auth/token"])
+            store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/metrics", "/openapi.json", "/api/auth/token"])
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: CORSMiddleware(allowedOrigins: Set(configuration.corsOrigins)))
         }
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
         HealthRoutes(store: store).register(on: router)
+        router.get("/openapi.json") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
