@@ -4,6 +4,98 @@ enum OpenAPIDocument {
     static let json = #"""
 {
  "components": {
+  "responses": {
+   "E400": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Malformed request"
+   },
+   "E401": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "No or bad credentials"
+   },
+   "E403": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Wrong role"
+   },
+   "E404": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Not found (or another tenant's)"
+   },
+   "E409": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Conflict (a finished job, a stale lease)"
+   },
+   "E413": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Body too large"
+   },
+   "E422": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Valid JSON that cannot be accepted"
+   },
+   "E429": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Rate limited (see Retry-After)"
+   },
+   "E503": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    },
+    "description": "Store unavailable (see Retry-After)"
+   }
+  },
   "schemas": {
    "Error": {
     "properties": {
@@ -542,34 +634,13 @@ enum OpenAPIDocument {
       "description": "A token"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "security": [],
@@ -627,74 +698,25 @@ enum OpenAPIDocument {
       "description": "Stored"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Upload a ZIP bundle for shell jobs",
@@ -731,64 +753,22 @@ enum OpenAPIDocument {
       "description": "The ZIP"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Download a bundle",
@@ -861,54 +841,19 @@ enum OpenAPIDocument {
       "description": "A page"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Job history, newest first",
@@ -987,84 +932,28 @@ enum OpenAPIDocument {
       "description": "?wait ran out: the job as it is"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Submit a job",
@@ -1122,84 +1011,28 @@ enum OpenAPIDocument {
       "description": "The jobs in order"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Submit up to 1,000 jobs in one transaction",
@@ -1235,64 +1068,22 @@ enum OpenAPIDocument {
       "description": "The job"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "One job",
@@ -1328,74 +1119,25 @@ enum OpenAPIDocument {
       "description": "The job"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "409": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Conflict (a finished job, a stale lease)"
+      "$ref": "#/components/responses/E409"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Cancel a job",
@@ -1451,84 +1193,28 @@ enum OpenAPIDocument {
       "description": "The job"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "409": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Conflict (a finished job, a stale lease)"
+      "$ref": "#/components/responses/E409"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "End an attempt with a result (worker)",
@@ -1585,64 +1271,22 @@ enum OpenAPIDocument {
       "description": "Events after `after`"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "A job's events as JSON",
@@ -1715,94 +1359,31 @@ enum OpenAPIDocument {
       "description": "Appended"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "409": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Conflict (a finished job, a stale lease)"
+      "$ref": "#/components/responses/E409"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Report progress, log lines and tokens (worker)",
@@ -1870,84 +1451,28 @@ enum OpenAPIDocument {
       "description": "The job"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "409": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Conflict (a finished job, a stale lease)"
+      "$ref": "#/components/responses/E409"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "End an attempt with an error (worker)",
@@ -2002,84 +1527,28 @@ enum OpenAPIDocument {
       "description": "The job"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "409": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Conflict (a finished job, a stale lease)"
+      "$ref": "#/components/responses/E409"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Hand a leased job back (worker)",
@@ -2115,74 +1584,25 @@ enum OpenAPIDocument {
       "description": "The job"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "409": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Conflict (a finished job, a stale lease)"
+      "$ref": "#/components/responses/E409"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Run a FAILED or CANCELLED job again",
@@ -2234,64 +1654,22 @@ enum OpenAPIDocument {
       "description": "The token"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "A short-lived token that reads only this job",
@@ -2326,54 +1704,19 @@ enum OpenAPIDocument {
       "description": "Keys"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Every API key, never its secret (admin)",
@@ -2441,74 +1784,25 @@ enum OpenAPIDocument {
       "description": "The key with its secret"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Create an API key (admin); its secret is shown once",
@@ -2537,64 +1831,22 @@ enum OpenAPIDocument {
       "description": "Deleted"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Delete an API key (admin)",
@@ -2641,54 +1893,19 @@ enum OpenAPIDocument {
       "description": "Queues"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Paused queues (admin)",
@@ -2736,64 +1953,22 @@ enum OpenAPIDocument {
       "description": "The queue"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Pause a queue (admin)",
@@ -2841,64 +2016,22 @@ enum OpenAPIDocument {
       "description": "The queue"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Resume a queue (admin)",
@@ -2922,54 +2055,19 @@ enum OpenAPIDocument {
       "description": "Schedules"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Every schedule (admin)",
@@ -3034,74 +2132,25 @@ enum OpenAPIDocument {
       "description": "Saved"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Save a recurring job (admin)",
@@ -3130,64 +2179,22 @@ enum OpenAPIDocument {
       "description": "Deleted"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Delete a schedule (admin)",
@@ -3251,64 +2258,22 @@ enum OpenAPIDocument {
       "description": "snapshot, then each event (id: seq), keep-alives, closed after the final event"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Follow a job over Server-Sent Events",
@@ -3361,54 +2326,19 @@ enum OpenAPIDocument {
       "description": "Stats"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Queue and type counts, last hour's percentiles, workers (admin)",
@@ -3432,54 +2362,19 @@ enum OpenAPIDocument {
       "description": "Templates"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Every template (admin)",
@@ -3540,74 +2435,25 @@ enum OpenAPIDocument {
       "description": "Saved"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Save a job template (admin)",
@@ -3636,64 +2482,22 @@ enum OpenAPIDocument {
       "description": "Deleted"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Delete a template (admin)",
@@ -3746,54 +2550,19 @@ enum OpenAPIDocument {
       "description": "Types"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Processing types and their switches (admin)",
@@ -3871,74 +2640,25 @@ enum OpenAPIDocument {
       "description": "The switch"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Switch a processing type on or off (admin)",
@@ -3979,54 +2699,19 @@ enum OpenAPIDocument {
       "description": "Workers"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "The worker registry (admin)",
@@ -4109,74 +2794,25 @@ enum OpenAPIDocument {
       "description": "Registered"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Register a worker",
@@ -4205,64 +2841,22 @@ enum OpenAPIDocument {
       "description": "Gone"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Leave the registry",
@@ -4296,64 +2890,22 @@ enum OpenAPIDocument {
       "description": "The worker"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "One worker (admin)",
@@ -4425,84 +2977,28 @@ enum OpenAPIDocument {
       "description": "Jobs to stop"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "422": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Valid JSON that cannot be accepted"
+      "$ref": "#/components/responses/E422"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Keep a worker and its leases alive",
@@ -4595,74 +3091,25 @@ enum OpenAPIDocument {
       "description": "Nothing came within the wait"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "413": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Body too large"
+      "$ref": "#/components/responses/E413"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Long-poll for jobs",
@@ -4698,64 +3145,22 @@ enum OpenAPIDocument {
       "description": "The worker"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Pause a worker (admin)",
@@ -4791,64 +3196,22 @@ enum OpenAPIDocument {
       "description": "The worker"
      },
      "400": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Malformed request"
+      "$ref": "#/components/responses/E400"
      },
      "401": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "No or bad credentials"
+      "$ref": "#/components/responses/E401"
      },
      "403": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Wrong role"
+      "$ref": "#/components/responses/E403"
      },
      "404": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Not found (or another tenant's)"
+      "$ref": "#/components/responses/E404"
      },
      "429": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Rate limited (see Retry-After)"
+      "$ref": "#/components/responses/E429"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "summary": "Resume a worker (admin)",
@@ -4938,14 +3301,7 @@ enum OpenAPIDocument {
       "description": "Ready"
      },
      "503": {
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Error"
-        }
-       }
-      },
-      "description": "Store unavailable (see Retry-After)"
+      "$ref": "#/components/responses/E503"
      }
     },
     "security": [],
