@@ -32,8 +32,12 @@ struct OpenAPITests {
     func schemathesisRun() async throws {
         let tool = try #require(schemathesis, "schemathesis is not installed (.ci/run installs it from PyPI)")
         try await TestServer.with(configure: { $0.workers = 2 }) { server in
+            // schemathesis keeps a cache in its working directory: give it a temporary one, not the repository.
+            let workDirectory = try TemporaryDirectory()
+            defer { workDirectory.remove() }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: tool)
+            process.currentDirectoryURL = URL(fileURLWithPath: workDirectory.path)
             // The long poll is left out: a registered worker's lease rightly waits up to 60 s (WorkerAPITests
             // covers it).
             process.arguments = [
