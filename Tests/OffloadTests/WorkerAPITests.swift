@@ -93,6 +93,12 @@ struct WorkerAPITests {
             #expect(answer.cancel == [jobId])
             #expect(ContinuousClock.now - started < .seconds(2))
             #expect(try await worker.workerHeartbeat(id, jobIds: [jobId]) == [jobId])
+
+            // A lease call that brings word to stop one job still leases new work for the free slots.
+            let next = try #require(try await server.submit("noop", data: 2)["jobId"]?.stringValue)
+            let both = try await worker.leaseJobs(id, limit: 3, waitSeconds: 30, running: [jobId])
+            #expect(both.cancel == [jobId])
+            #expect(both.jobs.map(\.job.jobId) == [next])
         }
     }
 

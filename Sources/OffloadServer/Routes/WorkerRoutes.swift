@@ -113,8 +113,9 @@ struct WorkerRoutes {
             json: worker.jsonValue(at: Date(), offlineAfter: configuration.workerOfflineAfter, runningJobIds: running))
     }
 
-    /// The long poll: answers at once with jobs to stop, else with jobs as soon as one matches (at most the
-    /// worker's free capacity), else 204 when `wait` runs out. A cancel of a running job ends the wait.
+    /// The long poll: answers at once when running jobs must stop (with what free capacity leases now), else
+    /// with jobs as soon as one matches (at most the worker's free capacity), else 204 when `wait` runs out. A
+    /// cancel of a running job ends the wait.
     private func lease(workerId: String, wanted: Int, running: [String], wait: Duration, clientGone: Latch<Void>) async throws
         -> Response
     {
@@ -125,33 +126,32 @@ struct WorkerRoutes {
         }
         let leaseSeconds = configuration.leaseSeconds
         var cancel = try await store.heartbeat(workerId: workerId, jobIds: running, until: now.addingTimeInterval(leaseSeconds))
-        var jobs: [LeasedJob] = []
-        if cancel.isEmpty {
-            let interrupt = Latch<Void>()
-            let watched = Set(running)
-            let token = store.eventBus.onCancelRequest { jobId in if watched.contains(jobId) { interrupt.set(()) } }
-            defer { store.eventBus.removeCancelListener(token) }
-            // A worker that died while waiting must not be handed jobs it will never see (they would sit
-            // leased until their lease expired, and count an attempt).
-            let goneWatch = Task {
-                if await clientGone.wait() != nil { interrupt.set(()) }
+        let interrupt = Latch<Void>()
+        let watched = Set(running)
+        let token = store.eventBus.onCancelRequest { jobId in if watched.contains(jobId) { interrupt.set(()) } }
+        defer { store.eventBus.removeCancelListener(token) }
+        // A worker that died while waiting must not be handed jobs it will never see (they would sit
+        // leased until their lease expired, and count an attempt).
+        let goneWatch = Task {
+            if await clientGone.wait() != nil { interrupt.set(()) }
+        }
+        defer { goneWatch.cancel() }
+        let capacity = min(wanted, worker.maxConcurrentJobs - running.count)
+        let labels = worker.labelTerms
+        let store = self.store
+        // Jobs to stop answer at once (with whatever free capacity can lease now); otherwise wait for work.
+        let waitFor: Duration = cancel.isEmpty ? wait : .zero
+        let jobs = try await LeaseWait(store: store, metrics: metrics).lease(wait: waitFor, interrupt: interrupt) { now in
+            // Read again at each wake-up: an admin may pause (or resume) the worker meanwhile.
+            guard capacity > 0, clientGone.value == nil, try await store.worker(id: workerId)?.status == .active else {
+                return nil
             }
-            defer { goneWatch.cancel() }
-            let capacity = min(wanted, worker.maxConcurrentJobs - running.count)
-            let labels = worker.labelTerms
-            let store = self.store
-            jobs = try await LeaseWait(store: store, metrics: metrics).lease(wait: wait, interrupt: interrupt) { now in
-                // Read again at each wake-up: an admin may pause (or resume) the worker meanwhile.
-                guard capacity > 0, clientGone.value == nil, try await store.worker(id: workerId)?.status == .active else {
-                    return nil
-                }
-                return LeaseRequest(
-                    workerId: workerId, processingTypes: worker.processingTypes, limit: capacity,
-                    leaseDuration: leaseSeconds, now: now, labels: labels)
-            }
-            if interrupt.value != nil, clientGone.value == nil {
-                cancel = try await store.heartbeat(workerId: workerId, jobIds: running, until: Date().addingTimeInterval(leaseSeconds))
-            }
+            return LeaseRequest(
+                workerId: workerId, processingTypes: worker.processingTypes, limit: capacity,
+                leaseDuration: leaseSeconds, now: now, labels: labels)
+        }
+        if cancel.isEmpty, interrupt.value != nil, clientGone.value == nil {
+            cancel = try await store.heartbeat(workerId: workerId, jobIds: running, until: Date().addingTimeInterval(leaseSeconds))
         }
         guard !jobs.isEmpty || !cancel.isEmpty else { return Response(status: .noContent) }
         return HTTPJSON.response(json: ["jobs": .array(jobs.map(\.jsonValue)), "cancel": .array(cancel.map(JSONValue.string))])
