@@ -393,4 +393,14 @@ extension StoreStats {
         SELECT queue, processing_type, status, count(*) FROM jobs WHERE status IN ('PENDING', 'PROCESSING')
         GROUP BY queue, processing_type, status
         """
+
+    /// The counts of `(queue, processing_type, status, count)` rows as both stores read them.
+    static func counts(_ rows: [(queue: String, type: String, status: String, count: Int)]) -> [StatsKey: Int] {
+        var counts: [StatsKey: Int] = [:]
+        for row in rows {
+            guard let status = JobStatus(rawValue: row.status) else { continue }
+            counts[StatsKey(queue: row.queue, processingType: row.type, status: status)] = row.count
+        }
+        return counts
+    }
 }

@@ -80,16 +80,18 @@ public struct ProcessorRegistry: Sendable {
     /// Every built-in processing type, as the server checks submissions: type1, type2, type3, noop, shell,
     /// llm.chat and http. What a worker runs is `offered(_:)`.
     public static var builtIn: ProcessorRegistry {
-        ProcessorRegistry([
-            ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor(), ShellProcessor(),
-            LLMChatProcessor(endpoint: nil), HTTPCallProcessor(allowedHosts: []),
-        ])
+        ProcessorRegistry(demo + [ShellProcessor(), LLMChatProcessor(endpoint: nil), HTTPCallProcessor(allowedHosts: [])])
+    }
+
+    /// The processors every worker offers: the demo types of 000 and noop.
+    private static var demo: [any Processor] {
+        [ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor()]
     }
 
     /// The built-in processors a worker offers: the demo types and noop always; shell, llm.chat and http only
     /// when configured for them.
     public static func offered(_ options: BuiltInOptions) -> ProcessorRegistry {
-        var processors: [any Processor] = [ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor()]
+        var processors = demo
         if options.allowShell { processors.append(ShellProcessor()) }
         if let llm = options.llm { processors.append(LLMChatProcessor(endpoint: llm)) }
         if !options.httpAllow.isEmpty { processors.append(HTTPCallProcessor(allowedHosts: options.httpAllow)) }

@@ -94,9 +94,9 @@ public final class RemoteJobSource: JobSource {
     private func ending(_ lease: LeaseRef, _ send: () async throws -> Void) async throws {
         do {
             try await send()
-        } catch OffloadError.unavailable(let message) {
-            throw OffloadError.unavailable(message)
         } catch {
+            // Unreachable: the job is still ours and the report will be tried again.
+            if case OffloadError.unavailable = error { throw error }
             _ = held.withLock { $0.remove(lease.jobId) }
             throw error
         }

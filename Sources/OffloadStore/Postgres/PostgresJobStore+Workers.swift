@@ -136,34 +136,3 @@ extension PostgresJobStore {
         }
     }
 }
-
-extension PostgresJobStore {
-    public func stats(finishedSince: Date, sampleLimit: Int) async throws -> StoreStats {
-        let since = Timestamps.millis(finishedSince)
-        @Sendable func counts(_ rows: [(String, String, String, Int64)]) -> [StatsKey: Int] {
-            var counts: [StatsKey: Int] = [:]
-            for (queue, type, status, count) in rows {
-                guard let status = JobStatus(rawValue: status) else { continue }
-                counts[StatsKey(queue: queue, processingType: type, status: status)] = Int(count)
-            }
-            return counts
-        }
-        return try await autocommit { connection in
-            let active = try await Self.collect(
-                connection.query(PostgresQuery(unsafeSQL: StoreStats.activeSQL), logger: self.logger)
-            ) { try $0.decode((String, String, String, Int64).self) }
-            let finished = try await Self.collect(connection.query("""
-                SELECT queue, processing_type, status, count(*) FROM jobs
-                WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= \(since)
-                GROUP BY queue, processing_type, status
-                """, logger: self.logger)) { try $0.decode((String, String, String, Int64).self) }
-            let timings = try await Self.collect(connection.query("""
-                SELECT started_at - created_at, completed_at - started_at FROM jobs
-                WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= \(since) AND started_at IS NOT NULL
-                ORDER BY completed_at DESC LIMIT \(Int64(sampleLimit))
-                """, logger: self.logger)) { try $0.decode((Int64, Int64).self) }
-            return StoreStats(
-                active: counts(active), finished: counts(finished), waitMillis: timings.map(\.0), runMillis: timings.map(\.1))
-        }
-    }
-}

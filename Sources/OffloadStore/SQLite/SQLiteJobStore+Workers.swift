@@ -140,34 +140,3 @@ extension SQLiteJobStore {
         }
     }
 }
-
-extension SQLiteJobStore {
-    public func stats(finishedSince: Date, sampleLimit: Int) async throws -> StoreStats {
-        try await read { db in
-            func counts(_ rows: [Row]) -> [StatsKey: Int] {
-                var counts: [StatsKey: Int] = [:]
-                for row in rows {
-                    guard let status = JobStatus(rawValue: row[2]) else { continue }
-                    counts[StatsKey(queue: row[0], processingType: row[1], status: status)] = row[3]
-                }
-                return counts
-            }
-            let since = Timestamps.millis(finishedSince)
-            let active = try Row.fetchAll(db, sql: StoreStats.activeSQL)
-            let finished = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT queue, processing_type, status, count(*) FROM jobs
-                    WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ?
-                    GROUP BY queue, processing_type, status
-                    """), arguments: [since])
-            let timings = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT started_at - created_at, completed_at - started_at FROM jobs
-                    WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ? AND started_at IS NOT NULL
-                    ORDER BY completed_at DESC LIMIT ?
-                    """), arguments: [since, sampleLimit])
-            return StoreStats(
-                active: counts(active), finished: counts(finished), waitMillis: timings.map { $0[0] }, runMillis: timings.map { $0[1] })
-        }
-    }
-}
