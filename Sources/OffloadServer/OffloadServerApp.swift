@@ -138,6 +138,7 @@ public struct OffloadServerApp: Sendable {
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
         HealthRoutes(store: store).register(on: router)
+        DashboardRoutes().register(on: router)
         router.get("/openapi.json") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

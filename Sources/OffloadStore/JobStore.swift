@@ -131,6 +131,10 @@ public protocol JobStore: Sendable {
     /// table): jobs waiting and running now, jobs finished since `finishedSince`, and the wait and run times
     /// of the newest `sampleLimit` of those.
     func stats(finishedSince: Date, sampleLimit: Int) async throws -> StoreStats
+    /// Jobs finished since `since`, in buckets of `bucketSeconds` (from the partial index of finished jobs):
+    /// counts by final status and the wait and run times of up to `samplesPerBucket` of the newest in each.
+    /// Buckets with nothing in them are left out.
+    func timeline(since: Date, bucketSeconds: Int, samplesPerBucket: Int) async throws -> [TimelineBucket]
 
     /// Stores an uploaded bundle.
     func saveFile(_ file: StoredFile) async throws
@@ -384,6 +388,66 @@ public struct StoreStats: Sendable, Equatable {
         self.finished = finished
         self.waitMillis = waitMillis
         self.runMillis = runMillis
+    }
+}
+
+/// One bucket of `JobStore.timeline`.
+public struct TimelineBucket: Sendable, Equatable {
+    /// The bucket's start, a multiple of its length since 1970.
+    public var start: Date
+    /// COMPLETED, FAILED and CANCELLED jobs that finished in the bucket.
+    public var finished: [JobStatus: Int]
+    /// Milliseconds from creation to the last start, of a sample of the bucket's jobs that ran.
+    public var waitMillis: [Int64]
+    /// Milliseconds from the last start to the end, of the same jobs.
+    public var runMillis: [Int64]
+
+    public init(start: Date, finished: [JobStatus: Int] = [:], waitMillis: [Int64] = [], runMillis: [Int64] = []) {
+        self.start = start
+        self.finished = finished
+        self.waitMillis = waitMillis
+        self.runMillis = runMillis
+    }
+}
+
+extension TimelineBucket {
+    /// The statements both stores run (each store writes its own placeholders for `?`), with parameters in
+    /// this order: counts (bucket length, since), samples (bucket length, bucket length, since, per bucket).
+    static let countsSQL = """
+        SELECT completed_at / ?, status, count(*) FROM jobs
+        WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ?
+        GROUP BY 1, 2
+        """
+    static let samplesSQL = """
+        SELECT bucket, wait, run FROM (
+            SELECT completed_at / ? AS bucket, started_at - created_at AS wait, completed_at - started_at AS run,
+                row_number() OVER (PARTITION BY completed_at / ? ORDER BY completed_at DESC) AS n
+            FROM jobs
+            WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ? AND started_at IS NOT NULL
+        ) sampled WHERE n <= ?
+        """
+
+    /// Buckets from the rows both stores read, oldest first.
+    static func buckets(
+        bucketMillis: Int64, counts: [(bucket: Int64, status: String, count: Int)], samples: [(bucket: Int64, wait: Int64, run: Int64)]
+    ) -> [TimelineBucket] {
+        var buckets: [Int64: TimelineBucket] = [:]
+        func modify(_ index: Int64, _ change: (inout TimelineBucket) -> Void) {
+            var entry = buckets[index] ?? TimelineBucket(start: Timestamps.date(millis: index * bucketMillis))
+            change(&entry)
+            buckets[index] = entry
+        }
+        for row in counts {
+            guard let status = JobStatus(rawValue: row.status) else { continue }
+            modify(row.bucket) { $0.finished[status] = row.count }
+        }
+        for row in samples {
+            modify(row.bucket) {
+                $0.waitMillis.append(row.wait)
+                $0.runMillis.append(row.run)
+            }
+        }
+        return buckets.keys.sorted().compactMap { buckets[$0] }
     }
 }
 

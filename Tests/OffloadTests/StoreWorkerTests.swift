@@ -148,4 +148,32 @@ struct StoreWorkerTests {
             #expect(try await store.stats(finishedSince: t0.addingTimeInterval(6), sampleLimit: 10).finished.isEmpty)
         }
     }
+
+    @Test("the timeline counts finished jobs per bucket and samples the newest timings of each", arguments: StoreKind.allCases)
+    func timeline(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit((0..<5).map { job("job_\($0)") })
+            let leased = try await store.lease(LeaseRequest(
+                workerId: "w1", processingTypes: nil, limit: 5, leaseDuration: 300, now: t0.addingTimeInterval(1)))
+            #expect(leased.count == 5)
+            // t0 is a whole minute: three jobs end in its first minute, two in the next one (one of them failed).
+            for (index, lease) in leased.enumerated() {
+                let end = t0.addingTimeInterval([10, 20, 30, 70, 80][index])
+                if index == 4 {
+                    _ = try await store.fail(
+                        jobId: lease.job.jobId, leaseToken: lease.leaseToken, error: "boom", result: nil, retryAt: { _ in nil }, at: end)
+                } else {
+                    _ = try await store.complete(jobId: lease.job.jobId, leaseToken: lease.leaseToken, result: .null, at: end)
+                }
+            }
+            let buckets = try await store.timeline(since: t0, bucketSeconds: 60, samplesPerBucket: 2)
+            #expect(buckets.map(\.start) == [t0, t0.addingTimeInterval(60)])
+            #expect(buckets.map(\.finished) == [[.completed: 3], [.completed: 1, .failed: 1]])
+            #expect(buckets[0].waitMillis == [1_000, 1_000])
+            #expect(buckets[0].runMillis.sorted() == [19_000, 29_000], "the two newest of the first minute")
+            #expect(buckets[1].runMillis.sorted() == [69_000, 79_000])
+            let late = try await store.timeline(since: t0.addingTimeInterval(75), bucketSeconds: 60, samplesPerBucket: 2)
+            #expect(late.map(\.finished) == [[.failed: 1]])
+        }
+    }
 }

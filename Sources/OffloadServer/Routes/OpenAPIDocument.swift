@@ -2347,6 +2347,149 @@ enum OpenAPIDocument {
     ]
    }
   },
+  "/api/stats/series": {
+   "get": {
+    "operationId": "statsSeries",
+    "parameters": [
+     {
+      "description": "How many minutes back, the current one last (default 60)",
+      "in": "query",
+      "name": "minutes",
+      "required": false,
+      "schema": {
+       "maximum": 1440,
+       "minimum": 1,
+       "type": "integer"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "properties": {
+          "bucketSeconds": {
+           "type": "integer"
+          },
+          "buckets": {
+           "items": {
+            "properties": {
+             "at": {
+              "format": "date-time",
+              "type": "string"
+             },
+             "cancelled": {
+              "type": "integer"
+             },
+             "completed": {
+              "type": "integer"
+             },
+             "failed": {
+              "type": "integer"
+             },
+             "runMs": {
+              "properties": {
+               "p50": {
+                "type": [
+                 "integer",
+                 "null"
+                ]
+               },
+               "p95": {
+                "type": [
+                 "integer",
+                 "null"
+                ]
+               },
+               "p99": {
+                "type": [
+                 "integer",
+                 "null"
+                ]
+               }
+              },
+              "required": [
+               "p50",
+               "p95",
+               "p99"
+              ],
+              "type": "object"
+             },
+             "waitMs": {
+              "properties": {
+               "p50": {
+                "type": [
+                 "integer",
+                 "null"
+                ]
+               },
+               "p95": {
+                "type": [
+                 "integer",
+                 "null"
+                ]
+               },
+               "p99": {
+                "type": [
+                 "integer",
+                 "null"
+                ]
+               }
+              },
+              "required": [
+               "p50",
+               "p95",
+               "p99"
+              ],
+              "type": "object"
+             }
+            },
+            "required": [
+             "at",
+             "completed",
+             "failed",
+             "cancelled",
+             "waitMs",
+             "runMs"
+            ],
+            "type": "object"
+           },
+           "type": "array"
+          }
+         },
+         "required": [
+          "bucketSeconds",
+          "buckets"
+         ],
+         "type": "object"
+        }
+       }
+      },
+      "description": "One bucket per minute, oldest first"
+     },
+     "400": {
+      "$ref": "#/components/responses/E400"
+     },
+     "401": {
+      "$ref": "#/components/responses/E401"
+     },
+     "403": {
+      "$ref": "#/components/responses/E403"
+     },
+     "429": {
+      "$ref": "#/components/responses/E429"
+     },
+     "503": {
+      "$ref": "#/components/responses/E503"
+     }
+    },
+    "summary": "Per minute: jobs finished, wait and run time percentiles (admin)",
+    "tags": [
+     "admin"
+    ]
+   }
+  },
   "/api/templates": {
    "get": {
     "operationId": "listTemplates",

@@ -13,12 +13,49 @@ struct StatsRoutes {
     static let window: TimeInterval = 3_600
     /// Percentiles come from at most this many of the newest finished jobs.
     static let sampleLimit = 10_000
+    /// The series' percentiles come from at most this many jobs of each minute.
+    static let seriesSamples = 500
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
         group.get("/stats") { _, context -> Response in
             _ = try context.require(.admin)
             return HTTPJSON.response(json: try await stats(now: Date()))
         }
+        group.get("/stats/series") { request, context -> Response in
+            _ = try context.require(.admin)
+            var minutes = 60
+            if let text = request.uri.queryParameters["minutes"] {
+                guard let value = Int(text), (1...1_440).contains(value) else {
+                    throw OffloadError.badRequest("minutes must be an integer in 1...1440")
+                }
+                minutes = value
+            }
+            return HTTPJSON.response(json: try await series(minutes: minutes, now: Date()))
+        }
+    }
+
+    /// Per minute over the last `minutes` (the current minute last, empty minutes included): jobs completed,
+    /// failed and cancelled, and wait and run time percentiles from up to `seriesSamples` jobs of each minute.
+    func series(minutes: Int, now: Date) async throws -> JSONValue {
+        let nowMinute = Int64(now.timeIntervalSince1970) / 60
+        let first = nowMinute - Int64(minutes) + 1
+        let buckets = try await store.timeline(
+            since: Date(timeIntervalSince1970: TimeInterval(first * 60)), bucketSeconds: 60, samplesPerBucket: Self.seriesSamples)
+        let byMinute = Dictionary(buckets.map { (Int64($0.start.timeIntervalSince1970) / 60, $0) }) { first, _ in first }
+        return [
+            "bucketSeconds": 60,
+            "buckets": .array((first...nowMinute).map { minute in
+                let bucket = byMinute[minute]
+                return [
+                    "at": .string(Timestamps.format(Date(timeIntervalSince1970: TimeInterval(minute * 60)))),
+                    "completed": .int(Int64(bucket?.finished[.completed] ?? 0)),
+                    "failed": .int(Int64(bucket?.finished[.failed] ?? 0)),
+                    "cancelled": .int(Int64(bucket?.finished[.cancelled] ?? 0)),
+                    "waitMs": Self.percentiles(bucket?.waitMillis ?? []),
+                    "runMs": Self.percentiles(bucket?.runMillis ?? []),
+                ]
+            }),
+        ]
     }
 
     func stats(now: Date) async throws -> JSONValue {

@@ -28,3 +28,45 @@ extension PostgresJobStore {
         }
     }
 }
+
+extension PostgresJobStore {
+    public func timeline(since: Date, bucketSeconds: Int, samplesPerBucket: Int) async throws -> [TimelineBucket] {
+        let bucketMillis = Int64(bucketSeconds) * 1_000
+        let sinceMillis = Timestamps.millis(since)
+        return try await autocommit { connection in
+            var countBindings = PostgresBindings(capacity: 2)
+            countBindings.append(bucketMillis)
+            countBindings.append(sinceMillis)
+            let counts = try await Self.collect(connection.query(
+                PostgresQuery(unsafeSQL: Self.numberedPlaceholders(TimelineBucket.countsSQL), binds: countBindings),
+                logger: self.logger)) { try $0.decode((Int64, String, Int64).self) }
+            var sampleBindings = PostgresBindings(capacity: 4)
+            sampleBindings.append(bucketMillis)
+            sampleBindings.append(bucketMillis)
+            sampleBindings.append(sinceMillis)
+            sampleBindings.append(Int64(samplesPerBucket))
+            let samples = try await Self.collect(connection.query(
+                PostgresQuery(unsafeSQL: Self.numberedPlaceholders(TimelineBucket.samplesSQL), binds: sampleBindings),
+                logger: self.logger)) { try $0.decode((Int64, Int64, Int64).self) }
+            return TimelineBucket.buckets(
+                bucketMillis: bucketMillis,
+                counts: counts.map { (bucket: $0.0, status: $0.1, count: Int($0.2)) },
+                samples: samples.map { (bucket: $0.0, wait: $0.1, run: $0.2) })
+        }
+    }
+
+    /// SQLite's `?` placeholders as PostgreSQL's `$1`, `$2`, … (the statements have no `?` in a literal).
+    static func numberedPlaceholders(_ sql: String) -> String {
+        var number = 0
+        var numbered = ""
+        for character in sql {
+            if character == "?" {
+                number += 1
+                numbered += "$\(number)"
+            } else {
+                numbered.append(character)
+            }
+        }
+        return numbered
+    }
+}

@@ -28,3 +28,21 @@ extension SQLiteJobStore {
         }
     }
 }
+
+extension SQLiteJobStore {
+    public func timeline(since: Date, bucketSeconds: Int, samplesPerBucket: Int) async throws -> [TimelineBucket] {
+        let bucketMillis = Int64(bucketSeconds) * 1_000
+        let sinceMillis = Timestamps.millis(since)
+        return try await read { db in
+            let counts = try Row.fetchAll(
+                db.cachedStatement(sql: TimelineBucket.countsSQL), arguments: [bucketMillis, sinceMillis])
+            let samples = try Row.fetchAll(
+                db.cachedStatement(sql: TimelineBucket.samplesSQL),
+                arguments: [bucketMillis, bucketMillis, sinceMillis, samplesPerBucket])
+            return TimelineBucket.buckets(
+                bucketMillis: bucketMillis,
+                counts: counts.map { (bucket: $0[0], status: $0[1], count: $0[2]) },
+                samples: samples.map { (bucket: $0[0], wait: $0[1], run: $0[2]) })
+        }
+    }
+}
