@@ -260,7 +260,7 @@ function jobRow(job) {
 
 function newJobForm() {
   const type = el("input", { id: "new-type", name: "type", value: "type1", required: true });
-  const data = el("textarea", { id: "new-data", name: "data", rows: 3, text: '{"items": ["a", "b", "c"]}' });
+  const data = el("textarea", { id: "new-data", name: "data", rows: 3, text: '[{"id": 1, "name": "item1"}, {"id": 2, "name": "item2"}, {"id": 3, "name": "item3"}]' });
   const queue = el("input", { id: "new-queue", name: "queue", placeholder: "default" });
   const priority = el("input", { id: "new-priority", name: "priority", type: "number", value: "0" });
   const error = el("p", { class: "error", role: "alert" });
@@ -317,14 +317,16 @@ function jobDetail(holder, jobId) {
     follow();
   }));
 
+  // The log and token panels show once something arrives.
+  const logPanel = el("div", { class: "panel", hidden: true }, el("h2", { text: "Output" }), logBox);
+  const tokenPanel = el("div", { class: "panel", hidden: true }, el("h2", { text: "Tokens" }), tokenBox);
   holder.replaceChildren(
-    el("div", { class: "row" }, title, statusSlot, el("span", { class: "grow" }), streamNote, cancel, retry),
+    el("div", { class: "row head" }, title, statusSlot, el("span", { class: "grow" }), streamNote, cancel, retry),
     el("div", { class: "panel" }, barSlot, message, facts),
+    logPanel, tokenPanel,
     el("div", { class: "charts" },
       el("div", { class: "panel" }, el("h2", { text: "Data" }), dataPre),
       el("div", { class: "panel" }, el("h2", { text: "Result" }), resultPre, errorPre)),
-    el("div", { class: "panel" }, el("h2", { text: "Log" }), logBox),
-    el("div", { class: "panel" }, el("h2", { text: "Tokens" }), tokenBox),
     el("div", { class: "panel" }, el("h2", { text: "Attempts" }), attempts));
 
   function show(next) {
@@ -366,10 +368,12 @@ function jobDetail(holder, jobId) {
       const line = el("div", { class: data.stream === "stderr" ? "stderr" : "", text: data.line ?? JSON.stringify(data) });
       const atBottom = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 4;
       logBox.append(line);
+      logPanel.hidden = false;
       if (atBottom) logBox.scrollTop = logBox.scrollHeight;
     } else if (kind === "token") {
       tokenText += data.text ?? "";
       tokenBox.textContent = tokenText;
+      tokenPanel.hidden = false;
     }
   }
 
@@ -653,7 +657,7 @@ function runPage() {
         const uploaded = await api("POST", "/api/files", await file.files[0].arrayBuffer(), { raw: true, contentType: "application/zip" });
         data.bundleId = uploaded.fileId;
       }
-      const options = { timeoutSeconds: Number(timeout.value) || 600 };
+      const options = { timeoutSeconds: Number(timeout.value) || 600, maxAttempts: 1 };
       if (label.value) { const [key, ...value] = label.value.split("="); options.labels = { [key]: value.join("=") }; }
       const job = await api("POST", "/api/jobs", { processingType: "shell", data, options });
       stopJob();
