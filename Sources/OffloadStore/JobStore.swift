@@ -411,25 +411,29 @@ public struct TimelineBucket: Sendable, Equatable {
 }
 
 extension TimelineBucket {
-    /// The statements both stores run (each store writes its own placeholders for `?`), with parameters in
-    /// this order: counts (bucket length, since), samples (bucket length, bucket length, since, per bucket).
-    static let countsSQL = """
-        SELECT completed_at / ?, status, count(*) FROM jobs
+    /// The statements both stores run, reading `source` (SQLite names the covering index of finished jobs
+    /// there, which its planner would pass over for `jobs_status`) with `?` placeholders (PostgreSQL numbers
+    /// them). Counts take (bucket length, since); a bucket's sample takes (start, end, limit): the newest jobs of
+    /// one bucket, read backwards along the index, so a busy hour costs the samples, not every job in it.
+    static func countsSQL(from source: String) -> String {
+        """
+        SELECT completed_at / ?, status, count(*) FROM \(source)
         WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ?
         GROUP BY 1, 2
         """
-    static let samplesSQL = """
-        SELECT bucket, wait, run FROM (
-            SELECT completed_at / ? AS bucket, started_at - created_at AS wait, completed_at - started_at AS run,
-                row_number() OVER (PARTITION BY completed_at / ? ORDER BY completed_at DESC) AS n
-            FROM jobs
-            WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ? AND started_at IS NOT NULL
-        ) sampled WHERE n <= ?
+    }
+    static func sampleSQL(from source: String) -> String {
         """
+        SELECT started_at - created_at, completed_at - started_at FROM \(source)
+        WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ? AND completed_at < ? AND started_at IS NOT NULL
+        ORDER BY completed_at DESC LIMIT ?
+        """
+    }
 
     /// Buckets from the rows both stores read, oldest first.
     static func buckets(
-        bucketMillis: Int64, counts: [(bucket: Int64, status: String, count: Int)], samples: [(bucket: Int64, wait: Int64, run: Int64)]
+        bucketMillis: Int64, counts: [(bucket: Int64, status: String, count: Int)],
+        samples: [(bucket: Int64, timings: [(wait: Int64, run: Int64)])]
     ) -> [TimelineBucket] {
         var buckets: [Int64: TimelineBucket] = [:]
         func modify(_ index: Int64, _ change: (inout TimelineBucket) -> Void) {
@@ -441,10 +445,10 @@ extension TimelineBucket {
             guard let status = JobStatus(rawValue: row.status) else { continue }
             modify(row.bucket) { $0.finished[status] = row.count }
         }
-        for row in samples {
-            modify(row.bucket) {
-                $0.waitMillis.append(row.wait)
-                $0.runMillis.append(row.run)
+        for sample in samples {
+            modify(sample.bucket) {
+                $0.waitMillis += sample.timings.map(\.wait)
+                $0.runMillis += sample.timings.map(\.run)
             }
         }
         return buckets.keys.sorted().compactMap { buckets[$0] }

@@ -149,6 +149,7 @@ def main():
         until_text("#run-output #job-logs", "hello from the dashboard")
         until_text("#run-output #job-logs", "to-stderr")
         until_text("#run-output #job-status", "failed")
+        driver.execute_script("document.querySelector('#run-output #job-status').scrollIntoView()")
         shot("run")
 
         problems = [entry["message"] for entry in driver.get_log("browser")

@@ -38,20 +38,22 @@ extension PostgresJobStore {
             countBindings.append(bucketMillis)
             countBindings.append(sinceMillis)
             let counts = try await Self.collect(connection.query(
-                PostgresQuery(unsafeSQL: Self.numberedPlaceholders(TimelineBucket.countsSQL), binds: countBindings),
+                PostgresQuery(unsafeSQL: Self.numberedPlaceholders(TimelineBucket.countsSQL(from: "jobs")), binds: countBindings),
                 logger: self.logger)) { try $0.decode((Int64, String, Int64).self) }
-            var sampleBindings = PostgresBindings(capacity: 4)
-            sampleBindings.append(bucketMillis)
-            sampleBindings.append(bucketMillis)
-            sampleBindings.append(sinceMillis)
-            sampleBindings.append(Int64(samplesPerBucket))
-            let samples = try await Self.collect(connection.query(
-                PostgresQuery(unsafeSQL: Self.numberedPlaceholders(TimelineBucket.samplesSQL), binds: sampleBindings),
-                logger: self.logger)) { try $0.decode((Int64, Int64, Int64).self) }
-            return TimelineBucket.buckets(
-                bucketMillis: bucketMillis,
-                counts: counts.map { (bucket: $0.0, status: $0.1, count: Int($0.2)) },
-                samples: samples.map { (bucket: $0.0, wait: $0.1, run: $0.2) })
+                .map { (bucket: $0.0, status: $0.1, count: Int($0.2)) }
+            let sampleSQL = Self.numberedPlaceholders(TimelineBucket.sampleSQL(from: "jobs"))
+            var samples: [(bucket: Int64, timings: [(wait: Int64, run: Int64)])] = []
+            for bucket in Set(counts.map(\.bucket)).sorted() {
+                var bindings = PostgresBindings(capacity: 3)
+                bindings.append(bucket * bucketMillis)
+                bindings.append((bucket + 1) * bucketMillis)
+                bindings.append(Int64(samplesPerBucket))
+                let rows = try await Self.collect(
+                    connection.query(PostgresQuery(unsafeSQL: sampleSQL, binds: bindings), logger: self.logger)
+                ) { try $0.decode((Int64, Int64).self) }
+                samples.append((bucket: bucket, timings: rows.map { (wait: $0.0, run: $0.1) }))
+            }
+            return TimelineBucket.buckets(bucketMillis: bucketMillis, counts: counts, samples: samples)
         }
     }
 

@@ -13,13 +13,13 @@ extension SQLiteJobStore {
             let active = try Row.fetchAll(db, sql: StoreStats.activeSQL)
             let finished = try Row.fetchAll(
                 db.cachedStatement(sql: """
-                    SELECT queue, processing_type, status, count(*) FROM jobs
+                    SELECT queue, processing_type, status, count(*) FROM \(Self.finishedJobs)
                     WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ?
                     GROUP BY queue, processing_type, status
                     """), arguments: [since])
             let timings = try Row.fetchAll(
                 db.cachedStatement(sql: """
-                    SELECT started_at - created_at, completed_at - started_at FROM jobs
+                    SELECT started_at - created_at, completed_at - started_at FROM \(Self.finishedJobs)
                     WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at >= ? AND started_at IS NOT NULL
                     ORDER BY completed_at DESC LIMIT ?
                     """), arguments: [since, sampleLimit])
@@ -32,17 +32,21 @@ extension SQLiteJobStore {
 extension SQLiteJobStore {
     public func timeline(since: Date, bucketSeconds: Int, samplesPerBucket: Int) async throws -> [TimelineBucket] {
         let bucketMillis = Int64(bucketSeconds) * 1_000
-        let sinceMillis = Timestamps.millis(since)
         return try await read { db in
             let counts = try Row.fetchAll(
-                db.cachedStatement(sql: TimelineBucket.countsSQL), arguments: [bucketMillis, sinceMillis])
-            let samples = try Row.fetchAll(
-                db.cachedStatement(sql: TimelineBucket.samplesSQL),
-                arguments: [bucketMillis, bucketMillis, sinceMillis, samplesPerBucket])
-            return TimelineBucket.buckets(
-                bucketMillis: bucketMillis,
-                counts: counts.map { (bucket: $0[0], status: $0[1], count: $0[2]) },
-                samples: samples.map { (bucket: $0[0], wait: $0[1], run: $0[2]) })
+                db.cachedStatement(sql: TimelineBucket.countsSQL(from: Self.finishedJobs)),
+                arguments: [bucketMillis, Timestamps.millis(since)]
+            ).map { (bucket: $0[0] as Int64, status: $0[1] as String, count: $0[2] as Int) }
+            let sample = try db.cachedStatement(sql: TimelineBucket.sampleSQL(from: Self.finishedJobs))
+            let samples = try Set(counts.map(\.bucket)).sorted().map { bucket in
+                let rows = try Row.fetchAll(
+                    sample, arguments: [bucket * bucketMillis, (bucket + 1) * bucketMillis, samplesPerBucket])
+                return (bucket: bucket, timings: rows.map { (wait: $0[0] as Int64, run: $0[1] as Int64) })
+            }
+            return TimelineBucket.buckets(bucketMillis: bucketMillis, counts: counts, samples: samples)
         }
     }
+
+    /// Finished jobs, through their covering index.
+    static let finishedJobs = "jobs INDEXED BY jobs_finished"
 }
