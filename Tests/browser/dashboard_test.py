@@ -8,11 +8,13 @@ and fails too when the browser reports a Content-Security-Policy violation or a 
 import json
 import os
 import sys
+import tempfile
 import urllib.request
+import zipfile
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -43,8 +45,8 @@ def browser():
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
-    # The pages re-render their tables as data comes in: an element found a moment ago may be gone.
-    wait = WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])
+    # The pages render as data comes in: an element may not be there yet, or be replaced a moment after.
+    wait = WebDriverWait(driver, 20, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
     step = [0]
 
     def shot(name):
@@ -52,11 +54,15 @@ def main():
         driver.save_screenshot(os.path.join(SHOTS, f"{step[0]:02d}-{name}.png"))
 
     def text_of(css):
-        return driver.find_element(By.CSS_SELECTOR, css).text
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0].text if found else None
 
     def until_text(css, expected, timeout=20):
-        WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(lambda d: expected in d.find_element(By.CSS_SELECTOR, css).text,
-                                             f"{css} never showed {expected!r} (it shows {text_of(css)!r})")
+        try:
+            WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
+                lambda d: expected in (text_of(css) or ""))
+        except TimeoutException:
+            raise AssertionError(f"{css} never showed {expected!r} (it shows {text_of(css)!r})") from None
 
     try:
         # Sign in: the key is exchanged for a JWT kept in sessionStorage; the key is stored nowhere.
@@ -141,11 +147,17 @@ def main():
         until_text("#hour-cards", "completed")
         shot("charts")
 
-        # The run page: commands run as a shell job, stdout and stderr stream in.
+        # The run page: a ZIP bundle is uploaded, the commands run as a shell job in a directory holding it,
+        # stdout and stderr stream in.
+        bundle = os.path.join(tempfile.mkdtemp(), "bundle.zip")
+        with zipfile.ZipFile(bundle, "w") as archive:
+            archive.writestr("greet.sh", "echo hello from the bundle\n")
         driver.get(BASE + "/#/run")
         commands = wait.until(EC.visibility_of_element_located((By.ID, "run-commands")))
-        commands.send_keys("echo hello from the dashboard\necho to-stderr >&2\nexit 3")
+        driver.find_element(By.ID, "run-bundle").send_keys(bundle)
+        commands.send_keys("sh greet.sh\necho hello from the dashboard\necho to-stderr >&2\nexit 3")
         driver.find_element(By.ID, "run-submit").click()
+        until_text("#run-output #job-logs", "hello from the bundle")
         until_text("#run-output #job-logs", "hello from the dashboard")
         until_text("#run-output #job-logs", "to-stderr")
         until_text("#run-output #job-status", "failed")
