@@ -7,6 +7,8 @@ import OffloadWorker
 struct InProcessJobSource: JobSource {
     let store: any JobStore
     let workerId: String
+    /// The workers' registry entry: while it is paused, they lease nothing.
+    let presence: InProcessPresence?
     let processingTypes: [String]
     let leaseSeconds: TimeInterval
     let retryPolicy: RetryPolicy
@@ -14,7 +16,9 @@ struct InProcessJobSource: JobSource {
 
     func lease(limit: Int, wait: Duration) async throws -> [LeasedJob] {
         try await LeaseWait(store: store, metrics: metrics).lease(wait: wait) { now in
-            LeaseRequest(
+            // Paused: lease nothing, and keep waiting (a resume fires the work signal).
+            guard presence?.isPaused != true else { return nil }
+            return LeaseRequest(
                 workerId: workerId, processingTypes: processingTypes, limit: limit, leaseDuration: leaseSeconds, now: now,
                 labels: JobLabels.terms(JobLabels.direct))
         }

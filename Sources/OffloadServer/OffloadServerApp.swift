@@ -37,7 +37,14 @@ public struct OffloadServerApp: Sendable {
                 store: store, secret: try Secrets.webhookSecret(configuration: configuration, logger: logger),
                 retryBase: configuration.webhookRetryBase, maxAttempts: configuration.webhookMaxAttempts,
                 interval: configuration.webhookInterval, logger: logger)
-            let services = makeServices(store: store, tokens: tokens) + [webhooks]
+            // The in-process workers are in the registry before the server listens.
+            let presence = configuration.workers > 0
+                ? InProcessPresence(
+                    workerId: Self.inProcessWorkerId, processingTypes: configuration.inProcessProcessors.types,
+                    concurrency: configuration.workers)
+                : nil
+            try await presence?.refresh(store, now: Date())
+            let services = makeServices(store: store, tokens: tokens, presence: presence) + [webhooks]
             var configs = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             if let request = configuration.shutdownRequest {
                 configs.append(.init(service: ShutdownOnRequest(request: request), successTerminationBehavior: .gracefullyShutdownGroup))
@@ -77,11 +84,11 @@ public struct OffloadServerApp: Sendable {
     }
 
     /// The HTTP server, SSE closer, lease sweeper and worker pool; ServiceGroup stops them in reverse order.
-    private func makeServices(store: any JobStoreService, tokens: TokenIssuer) -> [any Service] {
+    private func makeServices(store: any JobStoreService, tokens: TokenIssuer, presence: InProcessPresence?) -> [any Service] {
         let streams = StreamQuota(limit: configuration.maxStreamsPerKey)
         let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
         store.eventBus.onCommitted { metrics.observe($0) }
-        let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams)
+        let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams, presence: presence)
         let onListening = configuration.onListening
         let logger = self.logger
         let app = Application(
@@ -102,9 +109,10 @@ public struct OffloadServerApp: Sendable {
         if let retention = configuration.retention {
             services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
         }
-        if configuration.workers > 0 {
+        if let presence {
+            services.append(InProcessPresenceService(presence: presence, store: store, interval: .seconds(2), logger: logger))
             services.append(WorkerPool(
-                source: inProcessSource(store: store, metrics: metrics),
+                source: inProcessSource(store: store, metrics: metrics, presence: presence),
                 registry: configuration.inProcessProcessors,
                 configuration: .init(
                     concurrency: configuration.workers,
@@ -115,17 +123,23 @@ public struct OffloadServerApp: Sendable {
         return services
     }
 
+    /// The id the server's own workers lease under (and show under in the registry).
+    private static let inProcessWorkerId = "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+
     /// The server's own workers' view of the store (the synchronous fallback runs jobs through it too).
-    private func inProcessSource(store: any JobStore, metrics: ServerMetrics) -> InProcessJobSource {
+    private func inProcessSource(store: any JobStore, metrics: ServerMetrics, presence: InProcessPresence?) -> InProcessJobSource {
         InProcessJobSource(
             store: store,
-            workerId: "inprocess-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+            workerId: Self.inProcessWorkerId,
+            presence: presence,
             processingTypes: configuration.inProcessProcessors.types,
             leaseSeconds: configuration.leaseSeconds,
             retryPolicy: configuration.retryPolicy, metrics: metrics)
     }
 
-    private func makeRouter(store: any JobStore, tokens: TokenIssuer, metrics: ServerMetrics, streams: StreamQuota)
+    private func makeRouter(
+        store: any JobStore, tokens: TokenIssuer, metrics: ServerMetrics, streams: StreamQuota, presence: InProcessPresence?
+    )
         -> Router<OffloadRequestContext>
     {
         let router = Router(context: OffloadRequestContext.self)
@@ -156,7 +170,7 @@ public struct OffloadServerApp: Sendable {
         let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive, quota: streams)
         let switches = TypeSwitches(store: store)
         let synchronous = SynchronousRun(
-            source: inProcessSource(store: store, metrics: metrics), processors: configuration.inProcessProcessors,
+            source: inProcessSource(store: store, metrics: metrics, presence: presence), processors: configuration.inProcessProcessors,
             waitForOthers: .seconds(60))
         JobRoutes(
             store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
@@ -169,7 +183,7 @@ public struct OffloadServerApp: Sendable {
         QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
-        WorkerRoutes(store: store, configuration: configuration, metrics: metrics).register(on: api)
+        WorkerRoutes(store: store, configuration: configuration, metrics: metrics, presence: presence).register(on: api)
         LeaseReportRoutes(store: store, configuration: configuration, metrics: metrics).register(on: api)
         FileRoutes(store: store, maxBytes: configuration.maxBundleBytes).register(on: api)
         StatsRoutes(store: store, configuration: configuration).register(on: api)

@@ -40,7 +40,7 @@ struct MetricsTests {
             #expect(sample(text, #"offload_http_requests_total{route="/api/jobs/{id}",method="GET",status="404"}"#) == 1)
             #expect(sample(text, #"offload_queue_depth{queue="mail",status="pending"}"#) == 1)
             #expect(sample(text, #"offload_queue_depth{queue="default",status="pending"}"#) == 0)
-            #expect(sample(text, #"offload_workers{status="active"}"#) == 0)
+            #expect(sample(text, #"offload_workers{status="active"}"#) == 1, "the in-process workers")
             #expect(sample(text, "offload_sse_streams_open") == 0)
             #expect(text.contains("# TYPE offload_job_run_seconds histogram"))
         }

@@ -141,6 +141,28 @@ struct WorkerAPITests {
         }
     }
 
+    @Test("the server's in-process workers are in the registry; paused, they lease nothing until resumed")
+    func inProcessPresence() async throws {
+        try await TestServer.with(configure: { $0.workers = 3 }) { server in
+            let admin = OffloadClient(baseURL: server.baseURL, apiKey: TestServer.adminKey)
+            let inProcess = try await admin.workers().first { $0["workerId"]?.stringValue?.hasPrefix("inprocess-") == true }
+            let worker = try #require(inProcess, "the in-process workers are registered before the server listens")
+            #expect(worker["labels"] == ["mode": "direct"])
+            #expect(worker["maxConcurrentJobs"] == 3)
+            #expect(worker["processingTypes"]?.arrayValue?.contains("noop") == true)
+            let id = try #require(worker["workerId"]?.stringValue)
+            // This server's pause reaches its workers at once, even their lease calls already waiting.
+            _ = try await admin.setWorker(id, paused: true)
+            let jobId = try #require(try await server.submit("noop", data: 1)["jobId"]?.stringValue)
+            // Three idle workers would take a noop within milliseconds; a second of PENDING shows they do not.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await server.call("GET", "/api/jobs/\(jobId)").json["status"] == "PENDING")
+            _ = try await admin.setWorker(id, paused: false)
+            let done = try await server.waitFor(jobId, timeout: .seconds(10)) { $0["status"] == "COMPLETED" }
+            #expect(done["workerId"]?.stringValue == id)
+        }
+    }
+
     @Test("a type no server processor knows is accepted once a registered worker declares it")
     func customTypes() async throws {
         try await TestServer.with(configure: { $0.workers = 0 }) { server in

@@ -9,6 +9,8 @@ struct WorkerRoutes {
     let store: any JobStore
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
+    /// This server's in-process workers, which its pause and resume reach at once.
+    let presence: InProcessPresence?
     let ids = IDGenerator()
 
     /// Lease calls record that a worker was seen at most this often (heartbeats always do).
@@ -101,6 +103,12 @@ struct WorkerRoutes {
                 let id = try context.parameters.require("id")
                 guard let worker = try await store.setWorkerStatus(id: id, status: status) else {
                     throw OffloadError.notFound("no worker \(id)")
+                }
+                if let presence, presence.workerId == id {
+                    presence.set(paused: status == .paused, bus: store.eventBus)
+                } else if status == .active {
+                    // A remote worker's long poll waiting while it was paused leases again now.
+                    store.eventBus.work.fire()
                 }
                 return try await show(worker)
             }

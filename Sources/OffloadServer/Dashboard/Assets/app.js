@@ -462,7 +462,7 @@ function workersPage() {
   view.append(el("h1", { text: "Workers" }),
     el("table", { id: "workers-table" }, el("thead", {}, el("tr", {},
       ["Worker", "Status", "Running", "Types", "Labels", "Last heartbeat", ""].map((h) => el("th", { text: h })))), body),
-    el("p", { class: "muted", text: "Workers started with `offload worker` (in-process workers of `offload serve` run inside the server and are not listed)." }));
+    el("p", { class: "muted", text: "Remote workers (offload worker, or any program speaking the worker API) and each server's in-process workers (mode=direct). A paused worker finishes what it runs and leases nothing new." }));
   return every(3000, async () => {
     const { workers } = await api("GET", "/api/workers");
     body.replaceChildren(...workers.map((worker) => {
@@ -482,7 +482,7 @@ function workersPage() {
         el("td", { title: worker.lastHeartbeatAt, text: ago(worker.lastHeartbeatAt) }),
         el("td", {}, worker.status === "offline" ? null : toggle));
     }));
-    if (workers.length === 0) body.append(el("tr", {}, el("td", { colspan: 7, class: "muted", text: "No remote workers registered." })));
+    if (workers.length === 0) body.append(el("tr", {}, el("td", { colspan: 7, class: "muted", text: "No workers registered." })));
   });
 }
 
