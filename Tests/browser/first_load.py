@@ -20,6 +20,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 BASE = os.environ["OFFLOAD_URL"]
 KEY = os.environ["OFFLOAD_ADMIN_KEY"]
 SEED = int(os.environ.get("SEED", "100000"))
+# Seed into this queue, paused first, so the jobs stay PENDING (the default: run them to COMPLETED).
+PARK = os.environ.get("PARK_QUEUE")
 
 
 def call(method, path, body=None):
@@ -42,13 +44,16 @@ def timed(path, repeat=5):
 def main():
     if SEED:
         start = time.perf_counter()
+        if PARK:
+            call("POST", f"/api/queues/{PARK}/pause")
+        options = {"queue": PARK} if PARK else {}
         for offset in range(0, SEED, 1000):
-            jobs = [{"processingType": "noop", "data": {"n": offset + i}} for i in range(min(1000, SEED - offset))]
+            jobs = [{"processingType": "noop", "data": {"n": offset + i}, "options": options} for i in range(min(1000, SEED - offset))]
             call("POST", "/api/jobs/batch", {"jobs": jobs})
         print(f"seeded {SEED} jobs in {time.perf_counter() - start:.1f} s")
-        while True:
+        while not PARK:
             stats = json.loads(call("GET", "/api/stats"))
-            waiting = sum(q["pending"] + q["processing"] for q in stats["queues"])
+            waiting = sum(q["pending"] + q["processing"] for q in stats["queues"] if not q["paused"])
             if waiting == 0:
                 break
             time.sleep(1)
