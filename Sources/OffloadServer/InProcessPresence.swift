@@ -28,13 +28,14 @@ final class InProcessPresence: Sendable {
     var isPaused: Bool { paused.withLock { $0 } }
 
     /// Pauses or resumes the workers at once (this server's pause and resume routes call it after storing the
-    /// status); a resume wakes the waiting lease calls so that the jobs waiting meanwhile go out now.
+    /// status). A change wakes the waiting lease calls: on a pause they withdraw the leases they parked in the
+    /// store, on a resume they lease the jobs that waited meanwhile.
     func set(paused value: Bool, bus: EventBus) {
         let wasPaused = paused.withLock { state in
             defer { state = value }
             return state
         }
-        if wasPaused, !value { bus.work.fire() }
+        if wasPaused != value { bus.work.fire() }
     }
 
     /// Marks the workers seen (registering them when the registry has lost them) and reads their status back,

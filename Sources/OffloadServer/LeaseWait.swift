@@ -35,13 +35,20 @@ struct LeaseWait {
                 due = min(due, .milliseconds(Int64(max(1, next.timeIntervalSinceNow * 1000).rounded(.up))))
             }
             let nap = due
+            // Parked in the store, the lease runs inside the transaction that makes work ready; the bus's
+            // signals still end the wait as before (the ticket is then withdrawn and answers at once).
+            let ticket = attempt.flatMap { store.parkLease($0) }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await bus.work.wait(since: generation, timeout: nap) }
                 group.addTask { _ = await bus.closing.wait() }
                 if let interrupt { group.addTask { _ = await interrupt.wait() } }
+                if let ticket { group.addTask { _ = await ticket.jobs() } }
                 await group.next()
+                ticket?.withdraw()
                 group.cancelAll()
             }
+            // Jobs leased for the ticket are this caller's now, even if it was interrupted meanwhile.
+            if let leased = await ticket?.jobs(), !leased.isEmpty { return leased }
             if Task.isCancelled { return [] }
         }
     }

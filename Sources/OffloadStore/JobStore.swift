@@ -30,6 +30,10 @@ public protocol JobStore: Sendable {
 
     /// Leases up to `request.limit` ready jobs (priority, then FIFO) to a worker; each attempt counts from 1.
     func lease(_ request: LeaseRequest) async throws -> [LeasedJob]
+    /// Parks `request` in the store until work arrives: the transaction that makes a job ready runs the lease
+    /// before it commits (its `now` is the commit's), so the job starts one commit and one wake-up sooner.
+    /// nil when the store does not park leases (the caller waits for the bus's work signal instead).
+    func parkLease(_ request: LeaseRequest) -> LeaseTicket?
 
     /// Appends a worker's events to a leased job. A stale lease token is refused with `conflict`.
     func report(jobId: String, leaseToken: String, events: [EventReport], at: Date) async throws -> ReportOutcome

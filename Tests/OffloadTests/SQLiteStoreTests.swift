@@ -32,6 +32,39 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a parked lease takes a job in the submit's own commit; withdrawn, it answers at once and takes nothing")
+    func parkedLease() async throws {
+        try await withStore(.sqlite) { store in
+            let now = Date()
+            func request(_ types: [String]) -> LeaseRequest {
+                LeaseRequest(workerId: "w", processingTypes: types, limit: 2, leaseDuration: 30, now: now, labels: [])
+            }
+            func submit(_ id: String, _ type: String) async throws {
+                _ = try await store.submit([NewJob(jobId: id, processingType: type, data: .null, runAt: now, tenant: "t", createdAt: now)])
+            }
+            let sqlite = try #require(store as? SQLiteJobStore)
+            let ticket = try #require(store.parkLease(request(["noop"])))
+            // A job of another type leaves it parked; the next noop job is leased in the commit of its submit.
+            try await submit("job_other", "type1")
+            let before = sqlite.commitStatistics
+            try await submit("job_mine", "noop")
+            let leased = await ticket.jobs()
+            #expect(leased.map(\.job.jobId) == ["job_mine"])
+            #expect(leased.first?.job.status == .processing)
+            #expect(sqlite.commitStatistics.commits - before.commits == 1, "submit and lease in one commit")
+            let stored = try await store.job(id: "job_mine", tenant: nil)
+            #expect(stored?.status == .processing)
+            #expect(stored?.workerId == "w")
+            // Withdrawn before any work came: answered empty, and a later job stays PENDING.
+            let idle = try #require(store.parkLease(request(["noop"])))
+            idle.withdraw()
+            #expect(await idle.jobs().isEmpty)
+            try await submit("job_later", "noop")
+            #expect(try await store.job(id: "job_later", tenant: nil)?.status == .pending)
+            #expect(try await store.job(id: "job_other", tenant: nil)?.status == .pending)
+        }
+    }
+
     @Test("the database is in WAL mode and survives reopening")
     func walAndReopen() async throws {
         let directory = try TemporaryDirectory()

@@ -106,8 +106,9 @@ struct WorkerRoutes {
                 }
                 if let presence, presence.workerId == id {
                     presence.set(paused: status == .paused, bus: store.eventBus)
-                } else if status == .active {
-                    // A remote worker's long poll waiting while it was paused leases again now.
+                } else {
+                    // A remote worker's waiting long poll looks at its status again: paused, it withdraws the
+                    // lease it parked in the store; resumed, it leases the jobs that waited meanwhile.
                     store.eventBus.work.fire()
                 }
                 return try await show(worker)

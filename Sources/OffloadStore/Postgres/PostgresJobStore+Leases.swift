@@ -14,6 +14,10 @@ extension PostgresJobStore {
     /// One prepared statement (`LeaseStatement`): `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index picks
     /// up to `limit` ready jobs (servers leasing at once each take other rows), marks them PROCESSING and
     /// writes their status events.
+    /// Leases are not parked here: a waiting lessee hears of work through LISTEN/NOTIFY (the bus's work
+    /// signal) and leases then, as each server's transactions are its own.
+    public func parkLease(_ request: LeaseRequest) -> LeaseTicket? { nil }
+
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
         if let types = request.processingTypes, types.isEmpty { return [] }

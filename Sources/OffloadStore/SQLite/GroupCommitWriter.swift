@@ -20,6 +20,15 @@ final class GroupCommitWriter: @unchecked Sendable {
         var writes = 0
     }
 
+    /// A lease waiting for work inside the writer: the first transaction that makes work available runs it
+    /// before committing, so the job is leased in the same commit as its submit (one commit and one wake-up
+    /// fewer between a submit and its start).
+    private struct Parked {
+        let id: UInt64
+        let lease: @Sendable (Database) throws -> ([LeasedJob], WriteEffects)
+        let resume: @Sendable ([LeasedJob]) -> Void
+    }
+
     private let pool: DatabasePool
     private let bus: EventBus
     private let logger: Logger
@@ -29,6 +38,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var pending: [Pending] = []
     private var closed = false
     private var counters = Counters()
+    private var parked: [Parked] = []
+    private var nextParkedId: UInt64 = 0
+    /// Parked leases a transaction is running now, and those of them given up meanwhile (answered empty
+    /// instead of parked again when they took nothing).
+    private var held: Set<UInt64> = []
+    private var abandoned: Set<UInt64> = []
     /// Bounds one transaction, so a flood of writes still commits in steps and readers see progress.
     private let maxBatch = 2_000
 
@@ -61,6 +76,35 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Parks `lease` until a transaction makes work available and the lease takes something in it; answers
+    /// the ticket that `unpark` takes. `resume` is called once: with the leased jobs (after their commit), or
+    /// with none when the lease is unparked first or the writer closes.
+    func park(
+        _ lease: @escaping @Sendable (Database) throws -> ([LeasedJob], WriteEffects),
+        resume: @escaping @Sendable ([LeasedJob]) -> Void
+    ) -> UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        nextParkedId += 1
+        if closed {
+            resume([])
+        } else {
+            parked.append(Parked(id: nextParkedId, lease: lease, resume: resume))
+        }
+        return nextParkedId
+    }
+
+    /// Takes a parked lease back: it is answered with no jobs, unless a transaction already leased for it,
+    /// in which case it gets those jobs once that transaction commits.
+    func unpark(_ id: UInt64) {
+        condition.lock()
+        let index = parked.firstIndex { $0.id == id }
+        let entry = index.map { parked.remove(at: $0) }
+        if entry == nil, held.contains(id) { abandoned.insert(id) }
+        condition.unlock()
+        entry?.resume([])
+    }
+
     var committed: Counters {
         condition.lock()
         defer { condition.unlock() }
@@ -90,8 +134,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     func close() {
         condition.lock()
         closed = true
+        let waiting = parked
+        parked.removeAll()
         condition.broadcast()
         condition.unlock()
+        for entry in waiting { entry.resume([]) }
     }
 
     private func loop() {
@@ -114,6 +161,8 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func commit(_ batch: [Pending]) {
         let outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>]
+        // Parked leases this transaction ran: those that leased resume after the commit, the others park again.
+        var ranParked: [(Parked, [LeasedJob], WriteEffects)] = []
         do {
             outcomes = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
@@ -137,6 +186,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                         outcomes.append(.failure(error))
                     }
                 }
+                let workAvailable = outcomes.contains { if case .success(let (effects, _)) = $0 { effects.workAvailable } else { false } }
+                if workAvailable { ranParked = try runParked(db, savepoint: savepoint, release: release, rollback: rollback) }
                 do {
                     try db.execute(sql: "COMMIT")
                 } catch {
@@ -148,6 +199,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(error)", "writes": "\(batch.count)"])
             for pending in batch { pending.fail(OffloadError.unavailable("the database is unavailable")) }
+            // Nothing the parked leases did committed: they wait on.
+            settle(ranParked.map { ($0.0, []) })
             return
         }
         condition.lock()
@@ -158,7 +211,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         for outcome in outcomes {
             if case .success(let (effects, _)) = outcome { committed.merge(effects) }
         }
+        for (_, jobs, effects) in ranParked where !jobs.isEmpty { committed.merge(effects) }
         bus.publish(committed)
+        settle(ranParked.map { ($0.0, $0.1) })
         for (pending, outcome) in zip(batch, outcomes) {
             switch outcome {
             case .success(let (_, resume)): resume()
@@ -168,5 +223,51 @@ final class GroupCommitWriter: @unchecked Sendable {
                 pending.fail(OffloadError.unavailable("the database refused the write"))
             }
         }
+    }
+
+    /// Runs the parked leases in the open transaction, each in its own savepoint (a failing one rolls back
+    /// alone and waits on).
+    private func runParked(
+        _ db: Database, savepoint: Statement, release: Statement, rollback: Statement
+    ) throws -> [(Parked, [LeasedJob], WriteEffects)] {
+        condition.lock()
+        let waiting = parked
+        parked.removeAll(keepingCapacity: true)
+        held.formUnion(waiting.map(\.id))
+        condition.unlock()
+        var ran: [(Parked, [LeasedJob], WriteEffects)] = []
+        for entry in waiting {
+            do {
+                try savepoint.execute()
+                let (jobs, effects) = try entry.lease(db)
+                try release.execute()
+                ran.append((entry, jobs, effects))
+            } catch {
+                guard db.isInsideTransaction else { throw error }
+                try? rollback.execute()
+                try? release.execute()
+                ran.append((entry, [], WriteEffects()))
+            }
+        }
+        return ran
+    }
+
+    /// After a transaction that ran parked leases: those that leased get their jobs; those that took nothing
+    /// park again, or are answered empty if they were given up meanwhile (or the writer closed).
+    private func settle(_ entries: [(Parked, [LeasedJob])]) {
+        guard !entries.isEmpty else { return }
+        condition.lock()
+        var answers: [(Parked, [LeasedJob])] = []
+        for (entry, jobs) in entries {
+            held.remove(entry.id)
+            let givenUp = abandoned.remove(entry.id) != nil
+            if !jobs.isEmpty || givenUp || closed {
+                answers.append((entry, jobs))
+            } else {
+                parked.append(entry)
+            }
+        }
+        condition.unlock()
+        for (entry, jobs) in answers { entry.resume(jobs) }
     }
 }

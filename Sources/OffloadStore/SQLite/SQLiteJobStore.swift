@@ -265,61 +265,77 @@ public final class SQLiteJobStore: JobStoreService {
 
     public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
         guard request.limit > 0 else { return [] }
-        return try await writer.write { db in
-            // Without statistics the planner would rather read `jobs_status` and sort every pending row on
-            // each lease (a temporary B-tree: ~1,000 jobs/s with 10,000 waiting); the ready index is already
-            // in lease order, so the walk stops after `limit` matches. A lease of named jobs goes by id.
-            let ready = request.jobIds == nil ? "jobs INDEXED BY jobs_ready" : "jobs"
-            var sql = """
-                UPDATE jobs SET status = 'PROCESSING', attempt = attempt + 1, worker_id = ?,
-                    lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?,
-                    progress = 0, message = NULL, last_seq = last_seq + 1
-                WHERE id IN (SELECT id FROM \(ready) WHERE status = 'PENDING' AND run_at <= ?
-                    AND queue NOT IN (SELECT queue FROM paused_queues)
-                """
-            let now = Timestamps.millis(request.now)
-            var arguments: StatementArguments = [
-                request.workerId, now + Int64(request.leaseDuration * 1000), now, now,
-            ]
-            if let types = request.processingTypes {
-                guard !types.isEmpty else { return ([], .none) }
-                sql += " AND processing_type IN (\(Array(repeating: "?", count: types.count).joined(separator: ",")))"
-                arguments += StatementArguments(types)
-            }
-            if let ids = request.jobIds {
-                guard !ids.isEmpty else { return ([], .none) }
-                sql += " AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))"
-                arguments += StatementArguments(ids)
-            }
-            if let labels = request.labels {
-                // Every label the job asks for must be among the worker's.
-                sql += labels.isEmpty
-                    ? " AND labels IS NULL"
-                    : " AND (labels IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(labels) WHERE value NOT IN (\(Array(repeating: "?", count: labels.count).joined(separator: ",")))))"
-                arguments += StatementArguments(labels)
-            }
-            sql += " ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING \(SQLiteRows.jobColumns)"
-            arguments += [request.limit]
-            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-            var leased: [LeasedJob] = []
-            var effects = WriteEffects()
-            for row in rows {
-                let jobRow = try SQLiteRows.jobRow(row)
-                let event = JobEvent(
-                    jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: .status,
-                    data: [
-                        "status": "PROCESSING", "attempt": .int(Int64(jobRow.job.attempt)),
-                        "workerId": .string(request.workerId),
-                    ],
-                    at: request.now)
-                try Self.insert(event, db)
-                effects.events.append(event)
-                leased.append(LeasedJob(
-                    job: jobRow.job, leaseToken: jobRow.leaseToken ?? "",
-                    leaseExpiresAt: jobRow.leaseExpiresAt ?? request.now))
-            }
-            return (leased.sorted(by: LeasedJob.leaseOrder), effects)
+        return try await writer.write { db in try Self.lease(request, db) }
+    }
+
+    public func parkLease(_ request: LeaseRequest) -> LeaseTicket? {
+        guard request.limit > 0 else { return nil }
+        let ticket = LeaseTicket()
+        let id = writer.park({ db in
+            var dated = request
+            dated.now = Date()
+            return try Self.lease(dated, db)
+        }, resume: { ticket.answer($0) })
+        let writer = self.writer
+        ticket.onWithdraw { writer.unpark(id) }
+        return ticket
+    }
+
+    /// Leases in the open transaction: the jobs, sorted as leases go, and the status events to publish.
+    private static func lease(_ request: LeaseRequest, _ db: Database) throws -> ([LeasedJob], WriteEffects) {
+        // Without statistics the planner would rather read `jobs_status` and sort every pending row on
+        // each lease (a temporary B-tree: ~1,000 jobs/s with 10,000 waiting); the ready index is already
+        // in lease order, so the walk stops after `limit` matches. A lease of named jobs goes by id.
+        let ready = request.jobIds == nil ? "jobs INDEXED BY jobs_ready" : "jobs"
+        var sql = """
+            UPDATE jobs SET status = 'PROCESSING', attempt = attempt + 1, worker_id = ?,
+                lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?,
+                progress = 0, message = NULL, last_seq = last_seq + 1
+            WHERE id IN (SELECT id FROM \(ready) WHERE status = 'PENDING' AND run_at <= ?
+                AND queue NOT IN (SELECT queue FROM paused_queues)
+            """
+        let now = Timestamps.millis(request.now)
+        var arguments: StatementArguments = [
+            request.workerId, now + Int64(request.leaseDuration * 1000), now, now,
+        ]
+        if let types = request.processingTypes {
+            guard !types.isEmpty else { return ([], .none) }
+            sql += " AND processing_type IN (\(Array(repeating: "?", count: types.count).joined(separator: ",")))"
+            arguments += StatementArguments(types)
         }
+        if let ids = request.jobIds {
+            guard !ids.isEmpty else { return ([], .none) }
+            sql += " AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))"
+            arguments += StatementArguments(ids)
+        }
+        if let labels = request.labels {
+            // Every label the job asks for must be among the worker's.
+            sql += labels.isEmpty
+                ? " AND labels IS NULL"
+                : " AND (labels IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(labels) WHERE value NOT IN (\(Array(repeating: "?", count: labels.count).joined(separator: ",")))))"
+            arguments += StatementArguments(labels)
+        }
+        sql += " ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING \(SQLiteRows.jobColumns)"
+        arguments += [request.limit]
+        let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+        var leased: [LeasedJob] = []
+        var effects = WriteEffects()
+        for row in rows {
+            let jobRow = try SQLiteRows.jobRow(row)
+            let event = JobEvent(
+                jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: .status,
+                data: [
+                    "status": "PROCESSING", "attempt": .int(Int64(jobRow.job.attempt)),
+                    "workerId": .string(request.workerId),
+                ],
+                at: request.now)
+            try Self.insert(event, db)
+            effects.events.append(event)
+            leased.append(LeasedJob(
+                job: jobRow.job, leaseToken: jobRow.leaseToken ?? "",
+                leaseExpiresAt: jobRow.leaseExpiresAt ?? request.now))
+        }
+        return (leased.sorted(by: LeasedJob.leaseOrder), effects)
     }
 
     public func report(jobId: String, leaseToken: String, events: [EventReport], at: Date) async throws -> ReportOutcome {
