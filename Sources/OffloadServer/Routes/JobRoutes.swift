@@ -88,10 +88,17 @@ struct JobRoutes {
             let now = Date()
             let (job, fallback) = try await prepareAllowingFallback(body, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             if fallback == .refuse { throw Self.switchedOff(job.processingType) }
-            guard let outcome = try await store.submit([job]).first else {
-                throw OffloadError.unavailable("the store did not answer the submit")
+            let submit = { @Sendable () async throws -> SubmitOutcome in
+                guard let outcome = try await store.submit([job]).first else {
+                    throw OffloadError.unavailable("the store did not answer the submit")
+                }
+                if outcome.created { metrics.submitted([outcome.job]) }
+                return outcome
             }
-            if outcome.created { metrics.submitted([outcome.job]) }
+            if stream, fallback != .sync {
+                return try await events.submitAndStream(jobId: job.jobId, identity: identity, submit: submit)
+            }
+            let outcome = try await submit()
             if fallback == .sync, outcome.created {
                 let ended = try await synchronous.run(jobId: outcome.job.jobId, tenant: identity.tenant)
                 return HTTPJSON.response(json: ended.jsonValue, status: ended.status.isFinal ? .ok : .accepted)

@@ -35,44 +35,73 @@ struct JobEventStream {
         return seq
     }
 
-    /// The SSE response for one job: its snapshot, then the events after `after` (nil: after the snapshot).
-    /// Each key may hold `quota` streams open at once (429 past it).
-    func stream(jobId: String, identity: Identity, after: Int64?) async throws -> Response {
-        guard quota.acquire(identity.keyId) else {
-            throw OffloadError.rateLimited(retryAfterSeconds: 1)
-        }
-        do {
-            return try await stream(jobId: jobId, tenant: identity.tenantFilter, after: after) { [quota] in
-                quota.release(identity.keyId)
-            }
-        } catch {
-            quota.release(identity.keyId)
-            throw error
+    /// A stream being set up: the job's events are followed on the bus (and a stream of the key's quota is
+    /// held) before anything is read, so an event committed in between arrives twice and is dropped by seq,
+    /// never lost.
+    private struct Opened: Sendable {
+        let token: EventBus.Token
+        let items: AsyncStream<Item>
+        let continuation: AsyncStream<Item>.Continuation
+        let ended: @Sendable () -> Void
+
+        /// Gives up a stream that will not be answered.
+        func close(_ bus: EventBus) {
+            bus.unfollow(token)
+            continuation.finish()
+            ended()
         }
     }
 
-    private func stream(jobId: String, tenant: String?, after: Int64?, ended: @escaping @Sendable () -> Void) async throws
-        -> Response
-    {
-        let bus = store.eventBus
+    private func open(jobId: String, keyId: String) throws -> Opened {
+        guard quota.acquire(keyId) else { throw OffloadError.rateLimited(retryAfterSeconds: 1) }
         let (items, continuation) = AsyncStream.makeStream(of: Item.self)
-        // Follow before reading the backlog: an event committed in between arrives twice and is dropped by seq.
-        let token = bus.follow(jobId: jobId) { delivery in
+        let token = store.eventBus.follow(jobId: jobId) { delivery in
             switch delivery {
             case .event(let event): continuation.yield(.event(event))
             case .closed: continuation.finish()
             }
         }
-        let snapshot: JobSnapshot
+        return Opened(token: token, items: items, continuation: continuation) { [quota] in quota.release(keyId) }
+    }
+
+    /// The SSE response for one job: its snapshot, then the events after `after` (nil: after the snapshot).
+    /// Each key may hold `quota` streams open at once (429 past it).
+    func stream(jobId: String, identity: Identity, after: Int64?) async throws -> Response {
+        let opened = try open(jobId: jobId, keyId: identity.keyId)
         do {
-            guard let found = try await store.snapshot(jobId: jobId, tenant: tenant, after: after, limit: 1_000) else {
-                throw OffloadError.notFound("no job \(jobId)")
-            }
-            snapshot = found
+            guard let snapshot = try await store.snapshot(jobId: jobId, tenant: identity.tenantFilter, after: after, limit: 1_000)
+            else { throw OffloadError.notFound("no job \(jobId)") }
+            return respond(opened, jobId: jobId, snapshot: snapshot, after: after)
         } catch {
-            bus.unfollow(token)
+            opened.close(store.eventBus)
             throw error
         }
+    }
+
+    /// `POST /api/jobs?stream=true`: follows the job before `submit` stores it, so everything its commit
+    /// publishes (its first event, and a lease parked in the same commit) reaches the stream through the bus;
+    /// the job as stored is the snapshot, without reading it back. A repeated idempotency key answers the
+    /// earlier job's stream, read as usual.
+    func submitAndStream(jobId: String, identity: Identity, submit: () async throws -> SubmitOutcome) async throws -> Response {
+        let opened = try open(jobId: jobId, keyId: identity.keyId)
+        let outcome: SubmitOutcome
+        do {
+            outcome = try await submit()
+        } catch {
+            opened.close(store.eventBus)
+            throw error
+        }
+        guard outcome.created, outcome.job.jobId == jobId else {
+            opened.close(store.eventBus)
+            return try await stream(jobId: outcome.job.jobId, identity: identity, after: nil)
+        }
+        // A new job's own write is its event 1 (PENDING, or `completed` for a cached result).
+        return respond(opened, jobId: jobId, snapshot: JobSnapshot(job: outcome.job, lastSeq: 1, events: []), after: nil)
+    }
+
+    private func respond(_ opened: Opened, jobId: String, snapshot: JobSnapshot, after: Int64?) -> Response {
+        let bus = store.eventBus
+        let items = opened.items
         let store = self.store
         let keepAlive = self.keepAlive
         let headers: HTTPFields = [
@@ -81,11 +110,7 @@ struct JobEventStream {
             HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer {
-                bus.unfollow(token)
-                continuation.finish()
-                ended()
-            }
+            defer { opened.close(bus) }
             // A Last-Event-ID beyond the log (from another job, or made up) resumes at the log's end.
             var lastSent = min(after ?? snapshot.lastSeq, snapshot.lastSeq)
             try await writer.write(Self.frame(
@@ -111,7 +136,7 @@ struct JobEventStream {
                     group.addTask {
                         while true {
                             try await Task.sleep(for: keepAlive)
-                            continuation.yield(.keepAlive)
+                            opened.continuation.yield(.keepAlive)
                         }
                     }
                     defer { group.cancelAll() }

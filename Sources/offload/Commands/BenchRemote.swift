@@ -35,9 +35,13 @@ extension Bench {
         var pickup = Histogram<UInt64>(highestTrackableValue: 60_000_000)
         var roundTrip = Histogram<UInt64>(highestTrackableValue: 60_000_000)
         for _ in 0..<max(1, follows) {
+            var sawStart = false
             try await submitAndFollow(http: http, baseURL: baseURL, key: key, type: "noop", data: 1, options: remoteOnly) {
                 kind, data, elapsed in
-                if kind == "status", data["status"] == "PROCESSING" { pickup.record(micros(elapsed)) }
+                if !sawStart, Self.started(kind, data) {
+                    sawStart = true
+                    pickup.record(micros(elapsed))
+                }
                 if EventKind(rawValue: kind)?.isFinal == true { roundTrip.record(micros(elapsed)) }
             }
         }
