@@ -151,11 +151,9 @@ public final class WorkerPool: Service {
     /// never idle waiting for the store (the job stays in `running`, heartbeated, until its report lands).
     private func execute(_ leased: LeasedJob, freeSlot: @Sendable () -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
-        let logger = {
-            var logger = self.logger
-            logger[metadataKey: "jobId"] = "\(ref.jobId)"
-            return logger
-        }()
+        // Built only when a line is written: setting metadata on every job was 1.7 % of the server's CPU in a
+        // noop run, for debug lines that were not printed.
+        let logger: @Sendable () -> Logger = { self.jobLogger(ref.jobId) }
         let stop = Latch<StopReason>()
         running.withLock { $0[ref.jobId] = (ref, stop) }
         defer {
@@ -171,20 +169,20 @@ public final class WorkerPool: Service {
             }
             return
         }
-        logger.debug("job started", metadata: ["attempt": "\(leased.job.attempt)"])
+        self.logger.debug("job started", metadata: ["jobId": "\(ref.jobId)", "attempt": "\(leased.job.attempt)"])
         let source = self.source
         let patience = configuration.reportPatience
         let context = JobContext(
             job: leased.job,
             sink: { events in
                 // Events wait (and the processor with them) while the source is away: none is dropped.
-                let cancelRequested = try await Self.retryingWhileUnavailable(patience: patience, logger: logger) {
+                let cancelRequested = try await Self.retryingWhileUnavailable(patience: patience, logger: logger()) {
                     try await source.report(ref, events: events)
                 }
                 if cancelRequested { stop.set(.cancelled) }
             },
             files: { fileId in
-                try await Self.retryingWhileUnavailable(patience: patience, logger: logger) { try await source.file(fileId) }
+                try await Self.retryingWhileUnavailable(patience: patience, logger: logger()) { try await source.file(fileId) }
             })
         let outcome = await withTaskGroup(of: Outcome?.self) { group -> Outcome in
             group.addTask {
@@ -215,16 +213,16 @@ public final class WorkerPool: Service {
         switch outcome {
         case .completed(let result):
             await deliver("complete", leased) { try await source.complete($0, result: result) }
-            logger.debug("job completed")
+            self.logger.debug("job completed", metadata: ["jobId": "\(ref.jobId)"])
         case .failed(let message, let result, let retry):
             await deliver("fail", leased) { try await source.fail($0, error: message, result: result, retry: retry) }
-            logger.info("job attempt failed", metadata: ["error": "\(message)"])
+            logger().info("job attempt failed", metadata: ["error": "\(message)"])
         case .stopped(.cancelled):
             await deliver("cancel", leased) { try await source.acknowledgeCancel($0) }
-            logger.info("job cancelled")
+            logger().info("job cancelled")
         case .stopped(.shutdown):
             await deliver("release", leased) { try await source.release($0) }
-            logger.info("job handed back on shutdown")
+            logger().info("job handed back on shutdown")
         }
     }
 
@@ -232,20 +230,26 @@ public final class WorkerPool: Service {
     /// the lease has long expired and the server would refuse it); a refused report (stale lease) is dropped.
     private func deliver(_ what: String, _ leased: LeasedJob, _ send: @escaping @Sendable (LeaseRef) async throws -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
-        var logger = self.logger
-        logger[metadataKey: "jobId"] = "\(ref.jobId)"
-        logger[metadataKey: "report"] = "\(what)"
+        let logger = { self.jobLogger(ref.jobId, report: what) }
         do {
-            try await Self.retryingWhileUnavailable(patience: configuration.reportPatience, logger: logger) { try await send(ref) }
+            try await Self.retryingWhileUnavailable(patience: configuration.reportPatience, logger: logger()) { try await send(ref) }
         } catch {
-            logger.warning("report refused", metadata: ["error": "\(error)"])
+            logger().warning("report refused", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The pool's logger with a job's metadata (and the report being sent).
+    private func jobLogger(_ jobId: String, report: String? = nil) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "jobId"] = "\(jobId)"
+        if let report { logger[metadataKey: "report"] = "\(report)" }
+        return logger
     }
 
     /// Runs `call` until it succeeds or fails for another reason than the source being unavailable, waiting
     /// 100 ms, then twice as long each time (at most 5 s), for up to `patience`.
     private static func retryingWhileUnavailable<T: Sendable>(
-        patience: Duration, logger: Logger, _ call: () async throws -> T
+        patience: Duration, logger: @autoclosure () -> Logger, _ call: () async throws -> T
     ) async throws -> T {
         let deadline = ContinuousClock.now + patience
         var delay = Duration.milliseconds(100)
@@ -254,7 +258,7 @@ public final class WorkerPool: Service {
             do {
                 return try await call()
             } catch OffloadError.unavailable(let message) where ContinuousClock.now < deadline && !Task.isCancelled {
-                logger.warning("report failed, retrying", metadata: ["attempt": "\(attempt)", "error": "\(message)"])
+                logger().warning("report failed, retrying", metadata: ["attempt": "\(attempt)", "error": "\(message)"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
                 attempt += 1
