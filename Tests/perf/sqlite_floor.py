@@ -1,0 +1,93 @@
+"""SQLite's own cost of one job cycle with Offload's schema, without Offload.
+
+Copies the database of a freshly started server (the schema after every migration, no jobs), then runs
+the statements the SQLite store runs for each job (insert + first event, lease + event, complete + final
+event, each write in its own savepoint, `batch` writes per transaction) through Python's sqlite3 module,
+and prints the time per job of each step. Python's own cost per call (a few µs) is included.
+
+    OFFLOAD_ADMIN_KEY=… .build/release/offload serve --workers 0 --data-dir /tmp/schema &  # then stop it
+    python3 Tests/perf/sqlite_floor.py /tmp/schema/offload.sqlite 500 [INDEX_TO_DROP …]
+"""
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+
+source, batch, drop = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+path = os.path.join(tempfile.mkdtemp(), "floor.sqlite")
+shutil.copy(source, path)
+db = sqlite3.connect(path, isolation_level=None)
+for index in drop:
+    db.execute(f"DROP INDEX {index}")
+db.execute("PRAGMA journal_mode = WAL")
+db.execute("PRAGMA synchronous = NORMAL")
+columns = ("id, processing_type, queue, data, options, status, progress, message, result, error, attempt, "
+           "max_attempts, priority, run_at, timeout_seconds, idempotency_key, tenant, worker_id, cancel_requested, "
+           "created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors, cached_from")
+jobs = 20_000
+now = int(time.time() * 1000)
+ids = [f"job_{n:012d}" for n in range(jobs)]
+spent = {"submit": 0.0, "lease": 0.0, "complete": 0.0}
+
+
+def transaction(step, writes):
+    started = time.perf_counter()
+    db.execute("BEGIN IMMEDIATE")
+    for write in writes:
+        db.execute("SAVEPOINT op")
+        write()
+        db.execute("RELEASE op")
+    db.execute("COMMIT")
+    spent[step] += time.perf_counter() - started
+
+
+def submit(job_id):
+    db.execute("INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at, "
+               "timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels) VALUES "
+               "(?, 'noop', 'default', '1', '{}', 'PENDING', 3, 0, ?, NULL, NULL, 'default', ?, 1, NULL, NULL)",
+               (job_id, now, now))
+    db.execute("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, 1, 'status', '{\"status\":\"PENDING\"}', ?)",
+               (job_id, now))
+
+
+def lease(limit):
+    def run():
+        rows = db.execute(
+            "UPDATE jobs SET status = 'PROCESSING', attempt = attempt + 1, worker_id = 'w1', "
+            "lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?, progress = 0, "
+            "message = NULL, last_seq = last_seq + 1 WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_ready "
+            "WHERE status = 'PENDING' AND run_at <= ? AND queue NOT IN (SELECT queue FROM paused_queues) "
+            "AND processing_type IN ('noop', 'type1') AND (labels IS NULL OR NOT EXISTS (SELECT 1 FROM "
+            "json_each(labels) WHERE value NOT IN ('mode=direct'))) ORDER BY priority DESC, run_at, id LIMIT ?) "
+            f"RETURNING {columns}", (now + 30_000, now, now, limit)).fetchall()
+        for row in rows:
+            db.execute("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, 'status', ?, ?)",
+                       (row[0], row[22], json.dumps({"status": "PROCESSING", "attempt": row[10], "workerId": "w1"}), now))
+    return run
+
+
+def complete(job_id, token):
+    def run():
+        row = db.execute(
+            "UPDATE jobs SET status = 'COMPLETED', completed_at = ?, lease_token = NULL, lease_expires_at = NULL, "
+            "cancel_requested = 0, last_seq = last_seq + 1, progress = 100, result = ?, error = NULL "
+            f"WHERE id = ? AND status IN ('PROCESSING') AND lease_token = ? RETURNING {columns}",
+            (now, "1", job_id, token)).fetchone()
+        db.execute("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, 'completed', ?, ?)",
+                   (job_id, row[22], json.dumps({"jobId": job_id, "status": "COMPLETED", "result": 1}), now))
+    return run
+
+
+for start in range(0, jobs, batch):
+    chunk = ids[start:start + batch]
+    transaction("submit", [lambda j=j: submit(j) for j in chunk])
+    per_lease = min(50, len(chunk))
+    transaction("lease", [lease(per_lease) for _ in range(max(1, len(chunk) // per_lease))])
+    tokens = dict(db.execute("SELECT id, lease_token FROM jobs WHERE status = 'PROCESSING'").fetchall())
+    transaction("complete", [complete(j, tokens[j]) for j in chunk])
+total = sum(spent.values())
+print(f"{batch} writes per transaction: " + ", ".join(f"{k} {v / jobs * 1e6:.1f} µs" for k, v in spent.items())
+      + f", a whole cycle {total / jobs * 1e6:.1f} µs per job ({jobs / total:,.0f} jobs/s on one core)")
