@@ -47,22 +47,11 @@ struct DashboardTests {
             $0.builtIns = BuiltInOptions(allowShell: true)
         }) { server in
             try? FileManager.default.removeItem(atPath: screenshotDirectory)
-            let process = Process()
             // The python3 on PATH: the one .ci/run installed Selenium for.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", browserScript]
-            var environment = ProcessInfo.processInfo.environment
-            environment["OFFLOAD_URL"] = server.baseURL
-            environment["OFFLOAD_ADMIN_KEY"] = TestServer.adminKey
-            environment["SCREENSHOT_DIR"] = screenshotDirectory
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "\(output.suffix(8_000))")
+            let (status, output) = try runProgram("/usr/bin/env", ["python3", browserScript], environment: [
+                "OFFLOAD_URL": server.baseURL, "OFFLOAD_ADMIN_KEY": TestServer.adminKey, "SCREENSHOT_DIR": screenshotDirectory,
+            ])
+            #expect(status == 0, "\(output.suffix(8_000))")
             #expect(output.contains("dashboard: all steps passed"))
             let shots = (try? FileManager.default.contentsOfDirectory(atPath: screenshotDirectory)) ?? []
             #expect(shots.filter { $0.hasSuffix(".png") }.count >= 9, "screenshots in \(screenshotDirectory): \(shots)")

@@ -12,21 +12,6 @@ import Testing
 private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// Runs a program to its end; answers its exit status and what it wrote to stdout and stderr.
-private func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// Replaces `old` with `new` in `text`, failing the test when the file no longer holds `old`.
 private func substitute(_ text: inout String, _ old: String, _ new: String) throws {
     guard text.contains(old) else { throw TestFailure("deploy/nginx/offload.conf no longer contains \(old)") }
@@ -72,7 +57,7 @@ struct DeployKitTests {
                 .write(toFile: path, atomically: true, encoding: .utf8)
             units.append(path)
         }
-        let verified = try run("/usr/bin/systemd-analyze", ["verify", "--man=no"] + units)
+        let verified = try runProgram("/usr/bin/systemd-analyze", ["verify", "--man=no"] + units)
         #expect(verified.status == 0)
         #expect(verified.output.isEmpty, "\(verified.output)")
     }
@@ -81,7 +66,7 @@ struct DeployKitTests {
     func nginx() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let certificate = try run("/usr/bin/openssl", [
+        let certificate = try runProgram("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem",
         ])
@@ -114,7 +99,7 @@ struct DeployKitTests {
                     include \(temp)/site.conf;
                 }
                 """.write(toFile: temp + "/nginx.conf", atomically: true, encoding: .utf8)
-            let syntax = try run("/usr/sbin/nginx", ["-t", "-c", temp + "/nginx.conf", "-p", temp])
+            let syntax = try runProgram("/usr/sbin/nginx", ["-t", "-c", temp + "/nginx.conf", "-p", temp])
             #expect(syntax.status == 0, "\(syntax.output)")
             let nginx = Process()
             nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
@@ -188,13 +173,13 @@ struct DeployKitTests {
         try await TestServer.with(configure: { $0.workers = 1 }) { server in
             let script = repositoryRoot.appendingPathComponent("examples/curl/submit-and-watch.sh").path
             let environment = ["OFFLOAD_URL": server.baseURL, "OFFLOAD_API_KEY": TestServer.adminKey]
-            let done = try run("/bin/bash", [script, "type1", #"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#], environment: environment)
+            let done = try runProgram("/bin/bash", [script, "type1", #"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#], environment: environment)
             #expect(done.status == 0, "\(done.output)")
             #expect(done.output.hasPrefix("submitted job_"))
             #expect(done.output.components(separatedBy: "\nprogress ").count == 3)
             #expect(done.output.contains("\ncompleted {"))
             #expect(done.output.hasSuffix("COMPLETED\n"))
-            let failing = try run("/bin/bash", [script, "type1", "5"], environment: environment)
+            let failing = try runProgram("/bin/bash", [script, "type1", "5"], environment: environment)
             #expect(failing.status != 0)
         }
     }

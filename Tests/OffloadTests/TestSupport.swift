@@ -41,3 +41,22 @@ func freeLoopbackPort() throws -> Int {
     guard bound else { throw TestFailure("no free port") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// Runs a program to its end (in `directory`, with `environment` added to this process's); answers its exit
+/// status and what it wrote to stdout and stderr.
+func runProgram(
+    _ program: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
+) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
