@@ -517,6 +517,37 @@ enum OpenAPIDocument {
     ],
     "type": "object"
    },
+   "ServerSentEvent": {
+    "description": "One event of a job's stream (OpenAPI 3.1: the schema of each event): `id` is the event's seq (absent on a snapshot sent after Last-Event-ID), `data` the event's JSON; keep-alive comments carry no event",
+    "properties": {
+     "data": {
+      "contentMediaType": "application/json",
+      "type": "string"
+     },
+     "event": {
+      "enum": [
+       "snapshot",
+       "status",
+       "progress",
+       "log",
+       "token",
+       "completed",
+       "failed",
+       "cancelled"
+      ],
+      "type": "string"
+     },
+     "id": {
+      "pattern": "^[0-9]+$",
+      "type": "string"
+     }
+    },
+    "required": [
+     "event",
+     "data"
+    ],
+    "type": "object"
+   },
    "Worker": {
     "properties": {
      "currentJobs": {
@@ -905,7 +936,7 @@ enum OpenAPIDocument {
        },
        "text/event-stream": {
         "schema": {
-         "type": "string"
+         "$ref": "#/components/schemas/ServerSentEvent"
         }
        }
       },
@@ -2251,7 +2282,7 @@ enum OpenAPIDocument {
       "content": {
        "text/event-stream": {
         "schema": {
-         "type": "string"
+         "$ref": "#/components/schemas/ServerSentEvent"
         }
        }
       },
