@@ -35,7 +35,7 @@ struct LeaseWait {
                 due = min(due, .milliseconds(Int64(max(1, next.timeIntervalSinceNow * 1000).rounded(.up))))
             }
             let nap = due
-            // Parked in the store, the lease runs inside the transaction that makes work ready; the bus's
+            // Parked in the store, the lease runs right after the transaction that makes work ready; the bus's
             // signals still end the wait as before (the ticket is then withdrawn and answers at once).
             let ticket = attempt.flatMap { store.parkLease($0) }
             await withTaskGroup(of: Void.self) { group in

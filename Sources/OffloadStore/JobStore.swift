@@ -30,8 +30,9 @@ public protocol JobStore: Sendable {
 
     /// Leases up to `request.limit` ready jobs (priority, then FIFO) to a worker; each attempt counts from 1.
     func lease(_ request: LeaseRequest) async throws -> [LeasedJob]
-    /// Parks `request` in the store until work arrives: the transaction that makes a job ready runs the lease
-    /// before it commits (its `now` is the commit's), so the job starts one commit and one wake-up sooner.
+    /// Parks `request` in the store until work arrives: the store runs the lease right after the transaction
+    /// that makes a job ready commits (its `now` is then), so the job starts without a wake-up and a queue in
+    /// between, and the writes that made it ready are answered first.
     /// nil when the store does not park leases (the caller waits for the bus's work signal instead).
     func parkLease(_ request: LeaseRequest) -> LeaseTicket?
 

@@ -1,8 +1,8 @@
 import OffloadCore
 import Synchronization
 
-/// A lease parked in the store until work arrives (`JobStore.parkLease`): the transaction that makes a job
-/// ready leases it for the ticket before it commits. Answered exactly once: with the jobs leased for it, or
+/// A lease parked in the store until work arrives (`JobStore.parkLease`): right after the transaction that makes
+/// a job ready commits, the store leases it for the ticket. Answered exactly once: with the jobs leased for it, or
 /// with none once withdrawn (unless a transaction had already leased for it: then with those jobs).
 public final class LeaseTicket: Sendable {
     private struct State {

@@ -32,7 +32,7 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("a parked lease takes a job in the submit's own commit; withdrawn, it answers at once and takes nothing")
+    @Test("a parked lease takes a job in the transaction right after its submit's; withdrawn, it answers at once and takes nothing")
     func parkedLease() async throws {
         try await withStore(.sqlite) { store in
             let now = Date()
@@ -44,14 +44,17 @@ struct SQLiteStoreTests {
             }
             let sqlite = try #require(store as? SQLiteJobStore)
             let ticket = try #require(store.parkLease(request(["noop"])))
-            // A job of another type leaves it parked; the next noop job is leased in the commit of its submit.
+            // A job of another type leaves it parked; the next noop job is leased in the very next transaction.
             try await submit("job_other", "type1")
+            // The writer runs the lease that followed job_other's commit before any later write: once this
+            // (failing) write is answered, that lease transaction is counted.
+            _ = try? await store.cancel(jobId: "job_none", tenant: nil, at: now)
             let before = sqlite.commitStatistics
             try await submit("job_mine", "noop")
             let leased = await ticket.jobs()
             #expect(leased.map(\.job.jobId) == ["job_mine"])
             #expect(leased.first?.job.status == .processing)
-            #expect(sqlite.commitStatistics.commits - before.commits == 1, "submit and lease in one commit")
+            #expect(sqlite.commitStatistics.commits - before.commits == 2, "the submit's commit, then the lease's")
             let stored = try await store.job(id: "job_mine", tenant: nil)
             #expect(stored?.status == .processing)
             #expect(stored?.workerId == "w")

@@ -20,9 +20,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         var writes = 0
     }
 
-    /// A lease waiting for work inside the writer: the first transaction that makes work available runs it
-    /// before committing, so the job is leased in the same commit as its submit (one commit and one wake-up
-    /// fewer between a submit and its start).
+    /// A lease waiting for work inside the writer: after a transaction that makes work available commits (and
+    /// its writers are answered), the writer runs it first in its next transaction, beside whatever writes are
+    /// queued by then (no wake-up and no queue between a submit and the lease that takes its job).
     private struct Parked {
         let id: UInt64
         let lease: @Sendable (Database) throws -> ([LeasedJob], WriteEffects)
@@ -142,9 +142,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func loop() {
+        // Parked leases taken after a commit that made work ready: they run first in the next transaction,
+        // with whatever writes are queued by then (only this thread touches it).
+        var due: [Parked] = []
         while true {
             condition.lock()
-            while pending.isEmpty && !closed { condition.wait() }
+            while pending.isEmpty && due.isEmpty && !closed { condition.wait() }
             let batch: [Pending]
             if pending.count <= maxBatch {
                 batch = pending
@@ -153,67 +156,78 @@ final class GroupCommitWriter: @unchecked Sendable {
                 batch = Array(pending.prefix(maxBatch))
                 pending.removeFirst(maxBatch)
             }
+            let closing = closed
             condition.unlock()
-            if batch.isEmpty { return }
-            commit(batch)
+            if closing && !due.isEmpty {
+                // Shutting down: lease nothing more (the writes still queued commit).
+                settle(due.map { ($0, []) })
+                due = []
+            }
+            if batch.isEmpty && due.isEmpty { return }
+            due = commit(batch, leasing: due)
         }
     }
 
-    private func commit(_ batch: [Pending]) {
+    /// Commits `batch` in one transaction, running the `leasing` parked leases first in it; answers the parked
+    /// leases to run next (those waiting when this commit made work ready).
+    private func commit(_ batch: [Pending], leasing: [Parked]) -> [Parked] {
         let outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>]
-        // Parked leases this transaction ran: those that leased resume after the commit, the others park again.
-        var ranParked: [(Parked, [LeasedJob], WriteEffects)] = []
+        var ran: [(Parked, [LeasedJob], WriteEffects)] = []
         do {
-            outcomes = try pool.writeWithoutTransaction { db in
+            (ran, outcomes) = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
+                var ran: [(Parked, [LeasedJob], WriteEffects)] = []
+                for entry in leasing {
+                    do {
+                        let (jobs, effects) = try Self.inSavepoint(db) { try entry.lease(db) }
+                        ran.append((entry, jobs, effects))
+                    } catch {
+                        guard db.isInsideTransaction else { throw error }
+                        ran.append((entry, [], WriteEffects()))
+                    }
+                }
                 var outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>] = []
                 outcomes.reserveCapacity(batch.count)
-                let savepoint = try db.cachedStatement(sql: "SAVEPOINT op")
-                let release = try db.cachedStatement(sql: "RELEASE op")
-                let rollback = try db.cachedStatement(sql: "ROLLBACK TO op")
                 for pending in batch {
                     do {
-                        try savepoint.execute()
-                        let outcome = try pending.apply(db)
-                        try release.execute()
-                        outcomes.append(.success(outcome))
+                        outcomes.append(.success(try Self.inSavepoint(db) { try pending.apply(db) }))
                     } catch {
                         // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
                         // batch fails as one, rather than later writes committing one by one outside it.
                         guard db.isInsideTransaction else { throw error }
-                        try? rollback.execute()
-                        try? release.execute()
                         outcomes.append(.failure(error))
                     }
                 }
-                let workAvailable = outcomes.contains { if case .success(let (effects, _)) = $0 { effects.workAvailable } else { false } }
-                if workAvailable { ranParked = try runParked(db, savepoint: savepoint, release: release, rollback: rollback) }
                 do {
                     try db.execute(sql: "COMMIT")
                 } catch {
                     try? db.execute(sql: "ROLLBACK")
                     throw error
                 }
-                return outcomes
+                return (ran, outcomes)
             }
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(error)", "writes": "\(batch.count)"])
             for pending in batch { pending.fail(OffloadError.unavailable("the database is unavailable")) }
             // Nothing the parked leases did committed: they wait on.
-            settle(ranParked.map { ($0.0, []) })
-            return
+            settle(leasing.map { ($0, []) })
+            return []
         }
         condition.lock()
         counters.commits += 1
         counters.writes += batch.count
         condition.unlock()
         var committed = WriteEffects()
+        for (_, jobs, effects) in ran where !jobs.isEmpty { committed.merge(effects) }
         for outcome in outcomes {
             if case .success(let (effects, _)) = outcome { committed.merge(effects) }
         }
-        for (_, jobs, effects) in ranParked where !jobs.isEmpty { committed.merge(effects) }
+        // Leases that took nothing park again first, so they are among those this commit's work wakes. Parked
+        // leases are taken before the commit's effects go out: a lease woken by them and withdrawn meanwhile
+        // still gets what the next transaction leases for it.
+        settle(ran.map { ($0.0, $0.1) })
+        let next = committed.workAvailable ? takeParked() : []
         bus.publish(committed)
-        settle(ranParked.map { ($0.0, $0.1) })
         for (pending, outcome) in zip(batch, outcomes) {
             switch outcome {
             case .success(let (_, resume)): resume()
@@ -223,33 +237,32 @@ final class GroupCommitWriter: @unchecked Sendable {
                 pending.fail(OffloadError.unavailable("the database refused the write"))
             }
         }
+        return next
     }
 
-    /// Runs the parked leases in the open transaction, each in its own savepoint (a failing one rolls back
-    /// alone and waits on).
-    private func runParked(
-        _ db: Database, savepoint: Statement, release: Statement, rollback: Statement
-    ) throws -> [(Parked, [LeasedJob], WriteEffects)] {
+    /// Runs `body` in a savepoint of the open transaction: a write that throws rolls back alone.
+    private static func inSavepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "SAVEPOINT op").execute()
+        do {
+            let value = try body()
+            try db.cachedStatement(sql: "RELEASE op").execute()
+            return value
+        } catch {
+            if db.isInsideTransaction {
+                try? db.cachedStatement(sql: "ROLLBACK TO op").execute()
+                try? db.cachedStatement(sql: "RELEASE op").execute()
+            }
+            throw error
+        }
+    }
+
+    private func takeParked() -> [Parked] {
         condition.lock()
+        defer { condition.unlock() }
         let waiting = parked
         parked.removeAll(keepingCapacity: true)
         held.formUnion(waiting.map(\.id))
-        condition.unlock()
-        var ran: [(Parked, [LeasedJob], WriteEffects)] = []
-        for entry in waiting {
-            do {
-                try savepoint.execute()
-                let (jobs, effects) = try entry.lease(db)
-                try release.execute()
-                ran.append((entry, jobs, effects))
-            } catch {
-                guard db.isInsideTransaction else { throw error }
-                try? rollback.execute()
-                try? release.execute()
-                ran.append((entry, [], WriteEffects()))
-            }
-        }
-        return ran
+        return waiting
     }
 
     /// After a transaction that ran parked leases: those that leased get their jobs; those that took nothing
