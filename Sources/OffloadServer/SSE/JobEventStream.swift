@@ -78,8 +78,8 @@ struct JobEventStream {
         }
     }
 
-    /// `POST /api/jobs?stream=true`: follows the job before `submit` stores it, so everything its commit
-    /// publishes (its first event, and a lease parked in the same commit) reaches the stream through the bus;
+    /// `POST /api/jobs?stream=true`: follows the job before `submit` stores it, so everything its commits
+    /// publish from the first on (its first event, the lease that follows) reaches the stream through the bus;
     /// the job as stored is the snapshot, without reading it back. A repeated idempotency key answers the
     /// earlier job's stream, read as usual.
     func submitAndStream(jobId: String, identity: Identity, submit: () async throws -> SubmitOutcome) async throws -> Response {

@@ -176,10 +176,11 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             (ran, outcomes) = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
+                let savepoint = try Savepoint(db)
                 var ran: [(Parked, [LeasedJob], WriteEffects)] = []
                 for entry in leasing {
                     do {
-                        let (jobs, effects) = try Self.inSavepoint(db) { try entry.lease(db) }
+                        let (jobs, effects) = try savepoint.run(db) { try entry.lease(db) }
                         ran.append((entry, jobs, effects))
                     } catch {
                         guard db.isInsideTransaction else { throw error }
@@ -190,7 +191,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 outcomes.reserveCapacity(batch.count)
                 for pending in batch {
                     do {
-                        outcomes.append(.success(try Self.inSavepoint(db) { try pending.apply(db) }))
+                        outcomes.append(.success(try savepoint.run(db) { try pending.apply(db) }))
                     } catch {
                         // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
                         // batch fails as one, rather than later writes committing one by one outside it.
@@ -240,19 +241,32 @@ final class GroupCommitWriter: @unchecked Sendable {
         return next
     }
 
-    /// Runs `body` in a savepoint of the open transaction: a write that throws rolls back alone.
-    private static func inSavepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        try db.cachedStatement(sql: "SAVEPOINT op").execute()
-        do {
-            let value = try body()
-            try db.cachedStatement(sql: "RELEASE op").execute()
-            return value
-        } catch {
-            if db.isInsideTransaction {
-                try? db.cachedStatement(sql: "ROLLBACK TO op").execute()
-                try? db.cachedStatement(sql: "RELEASE op").execute()
+    /// The savepoint statements of one transaction, looked up once (not per write): each write runs in its own
+    /// savepoint, so one that throws rolls back alone.
+    private struct Savepoint {
+        let open: Statement
+        let release: Statement
+        let rollback: Statement
+
+        init(_ db: Database) throws {
+            open = try db.cachedStatement(sql: "SAVEPOINT op")
+            release = try db.cachedStatement(sql: "RELEASE op")
+            rollback = try db.cachedStatement(sql: "ROLLBACK TO op")
+        }
+
+        func run<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+            try open.execute()
+            do {
+                let value = try body()
+                try release.execute()
+                return value
+            } catch {
+                if db.isInsideTransaction {
+                    try? rollback.execute()
+                    try? release.execute()
+                }
+                throw error
             }
-            throw error
         }
     }
 

@@ -221,10 +221,11 @@ struct Bench: AsyncParsableCommand {
         report["finishedMs"] = summary(finished)
     }
 
-    /// Whether an event of a followed job shows it started: its PROCESSING status event, or a snapshot that
-    /// is already past PENDING (the job was leased in the commit of its submit, before the stream began).
+    /// Whether an event of a followed job shows it started: its PROCESSING status event. (The stream of
+    /// `?stream=true` follows the job before its submit commits, so its snapshot is the job as submitted and the
+    /// start always comes as an event.)
     static func started(_ kind: String, _ data: JSONValue) -> Bool {
-        (kind == "status" && data["status"] == "PROCESSING") || (kind == "snapshot" && data["status"] != "PENDING")
+        kind == "status" && data["status"] == "PROCESSING"
     }
 
     /// Submits one job with `POST /api/jobs?stream=true` (the answer is the job's SSE stream, on the same
