@@ -403,6 +403,70 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("concurrent completions each commit their own result or fail alone with the reason", arguments: StoreKind.allCases)
+    func concurrentCompletions(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let ids = (0..<150).map { "job_\(20_000 + $0)" }
+            _ = try await store.submit(ids.map { newJob($0) })
+            let leased = try await lease(store, limit: 150)
+            #expect(leased.count == 150)
+            // Every job completed once with its token, a third of them a second time at once, ten with a
+            // wrong token first, and a job that does not exist.
+            enum Outcome: Equatable { case completed(String), conflict(String), notFound }
+            let outcomes = await withTaskGroup(of: Outcome.self) { group in
+                for (index, lease) in leased.enumerated() {
+                    let tries = index % 3 == 0 ? 2 : 1
+                    for _ in 0..<tries {
+                        group.addTask {
+                            do {
+                                let job = try await store.complete(
+                                    jobId: lease.job.jobId, leaseToken: lease.leaseToken, result: .string(lease.job.jobId), at: t0)
+                                return job.result == .string(job.jobId) ? .completed(job.jobId) : .conflict("wrong result")
+                            } catch OffloadError.conflict {
+                                return .conflict(lease.job.jobId)
+                            } catch {
+                                return .conflict("unexpected \(error)")
+                            }
+                        }
+                    }
+                    if index < 10 {
+                        group.addTask {
+                            do {
+                                _ = try await store.complete(jobId: lease.job.jobId, leaseToken: "stale", result: nil, at: t0)
+                                return .completed("stale token accepted")
+                            } catch OffloadError.conflict {
+                                return .conflict(lease.job.jobId)
+                            } catch {
+                                return .conflict("unexpected \(error)")
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    do {
+                        _ = try await store.complete(jobId: "job_missing", leaseToken: "t", result: nil, at: t0)
+                        return .completed("job_missing")
+                    } catch OffloadError.notFound {
+                        return .notFound
+                    } catch {
+                        return .conflict("unexpected \(error)")
+                    }
+                }
+                return await group.reduce(into: [Outcome]()) { $0.append($1) }
+            }
+            #expect(Set(outcomes.compactMap { if case .completed(let id) = $0 { id } else { nil } }) == Set(ids))
+            #expect(outcomes.filter { if case .completed = $0 { true } else { false } }.count == 150)
+            #expect(outcomes.filter { if case .conflict(let id) = $0 { id.hasPrefix("job_") } else { false } }.count == 50 + 10)
+            #expect(outcomes.filter { $0 == .notFound }.count == 1)
+            for id in ids {
+                let events = try await store.events(jobId: id, after: 0, limit: 10)
+                #expect(events.map(\.seq) == [1, 2, 3])
+                #expect(events.last?.kind == .completed)
+                #expect(events.last?.data["result"] == .string(id))
+            }
+        }
+    }
+
     @Test("templates are saved, replaced, listed and deleted by name", arguments: StoreKind.allCases)
     func templates(kind: StoreKind) async throws {
         try await withStore(kind) { store in

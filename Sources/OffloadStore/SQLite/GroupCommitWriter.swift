@@ -9,9 +9,22 @@ import OffloadCore
 /// batch commit. A caller's `write` returns only after the transaction holding its write committed: a burst
 /// of 1,000 submits costs a few commits, and every one of them is durable when it returns.
 final class GroupCommitWriter: @unchecked Sendable {
+    /// What a write did: its effects, and how to answer its caller once they are committed.
+    private typealias Outcome = Result<(WriteEffects, @Sendable () -> Void), any Error>
+
     private struct Pending: Sendable {
-        let apply: @Sendable (Database) throws -> (WriteEffects, @Sendable () -> Void)
+        enum Work: Sendable {
+            case single(@Sendable (Database) throws -> (WriteEffects, @Sendable () -> Void))
+            /// One member of a `WriteGroup`: `runAll` runs all the members of that group in a transaction.
+            case member(group: ObjectIdentifier, entry: any Sendable, runAll: @Sendable ([any Sendable], Database) throws -> [Outcome])
+        }
+        let work: Work
         let fail: @Sendable (any Error) -> Void
+
+        var entry: any Sendable {
+            guard case .member(_, let entry, _) = work else { preconditionFailure("not a group member") }
+            return entry
+        }
     }
 
     /// How many transactions committed and how many writes they held (group commit at work).
@@ -56,24 +69,44 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Runs `body` in the next group commit; returns its value once that commit is durable.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> (T, WriteEffects)) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let write = Pending(
-                apply: { db in
+            enqueue(Pending(
+                work: .single { db in
                     let (value, effects) = try body(db)
                     return (effects, { continuation.resume(returning: value) })
                 },
-                fail: { continuation.resume(throwing: $0) }
-            )
-            condition.lock()
-            let accepted = !closed
-            if accepted {
-                pending.append(write)
-                condition.signal()
-            }
-            condition.unlock()
-            if !accepted {
-                continuation.resume(throwing: OffloadError.unavailable("the store is shutting down"))
-            }
+                fail: { continuation.resume(throwing: $0) }))
         }
+    }
+
+    /// Runs `item` in the next group commit together with the other writes of `group` queued by then (one call
+    /// of `group.run` for all of them, at the place of the first); returns its value once that commit is durable.
+    func write<Item: Sendable, Value: Sendable>(_ item: Item, in group: WriteGroup<Item, Value>) async throws -> Value {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+            enqueue(Pending(
+                work: .member(
+                    group: ObjectIdentifier(group),
+                    entry: GroupEntry(item: item, continuation: continuation),
+                    runAll: { entries, db in
+                        let members = entries.map { $0 as! GroupEntry<Item, Value> }
+                        let results = try group.run(members.map(\.item), db)
+                        precondition(results.count == members.count, "a write group answers each of its writes")
+                        return zip(members, results).map { member, result in
+                            result.map { value, effects in (effects, { member.continuation.resume(returning: value) }) }
+                        }
+                    }),
+                fail: { continuation.resume(throwing: $0) }))
+        }
+    }
+
+    private func enqueue(_ write: Pending) {
+        condition.lock()
+        let accepted = !closed
+        if accepted {
+            pending.append(write)
+            condition.signal()
+        }
+        condition.unlock()
+        if !accepted { write.fail(OffloadError.unavailable("the store is shutting down")) }
     }
 
     /// Parks `lease` until a transaction makes work available and the lease takes something in it; answers
@@ -171,7 +204,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Commits `batch` in one transaction, running the `leasing` parked leases first in it; answers the parked
     /// leases to run next (those waiting when this commit made work ready).
     private func commit(_ batch: [Pending], leasing: [Parked]) -> [Parked] {
-        let outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>]
+        let outcomes: [Outcome]
         var ran: [(Parked, [LeasedJob], WriteEffects)] = []
         do {
             (ran, outcomes) = try pool.writeWithoutTransaction { db in
@@ -179,26 +212,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                 let savepoint = try Savepoint(db)
                 var ran: [(Parked, [LeasedJob], WriteEffects)] = []
                 for entry in leasing {
-                    do {
-                        let (jobs, effects) = try savepoint.run(db) { try entry.lease(db) }
-                        ran.append((entry, jobs, effects))
-                    } catch {
-                        guard db.isInsideTransaction else { throw error }
-                        ran.append((entry, [], WriteEffects()))
-                    }
+                    let outcome = try savepoint.attempt(db) { try entry.lease(db) }
+                    let (jobs, effects) = (try? outcome.get()) ?? ([], WriteEffects())
+                    ran.append((entry, jobs, effects))
                 }
-                var outcomes: [Result<(WriteEffects, @Sendable () -> Void), any Error>] = []
-                outcomes.reserveCapacity(batch.count)
-                for pending in batch {
-                    do {
-                        outcomes.append(.success(try savepoint.run(db) { try pending.apply(db) }))
-                    } catch {
-                        // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
-                        // batch fails as one, rather than later writes committing one by one outside it.
-                        guard db.isInsideTransaction else { throw error }
-                        outcomes.append(.failure(error))
-                    }
-                }
+                let outcomes = try Self.apply(batch, db, savepoint)
                 do {
                     try db.execute(sql: "COMMIT")
                 } catch {
@@ -241,6 +259,36 @@ final class GroupCommitWriter: @unchecked Sendable {
         return next
     }
 
+    /// Runs the writes of `batch` in order, each in its own savepoint; the members of a group run together at
+    /// the place of the first of them. Answers one outcome per write, in `batch` order.
+    private static func apply(_ batch: [Pending], _ db: Database, _ savepoint: Savepoint) throws -> [Outcome] {
+        var members: [ObjectIdentifier: [Int]] = [:]
+        for (index, pending) in batch.enumerated() {
+            if case .member(let group, _, _) = pending.work { members[group, default: []].append(index) }
+        }
+        var outcomes = [Outcome?](repeating: nil, count: batch.count)
+        for index in batch.indices where outcomes[index] == nil {
+            switch batch[index].work {
+            case .single(let apply):
+                outcomes[index] = try savepoint.attempt(db) { try apply(db) }
+            case .member(let group, _, let runAll):
+                let indices = members[group] ?? [index]
+                let entries = indices.map { batch[$0].entry }
+                switch try savepoint.attempt(db, { try runAll(entries, db) }) {
+                case .success(let results):
+                    for (member, outcome) in zip(indices, results) { outcomes[member] = outcome }
+                case .failure:
+                    // The group failed as a whole (a statement refused): each write alone, so only the one
+                    // at fault fails.
+                    for (member, entry) in zip(indices, entries) {
+                        outcomes[member] = try savepoint.attempt(db) { try runAll([entry], db) }.flatMap { $0[0] }
+                    }
+                }
+            }
+        }
+        return outcomes.map { $0! }
+    }
+
     /// The savepoint statements of one transaction, looked up once (not per write): each write runs in its own
     /// savepoint, so one that throws rolls back alone.
     private struct Savepoint {
@@ -252,6 +300,18 @@ final class GroupCommitWriter: @unchecked Sendable {
             open = try db.cachedStatement(sql: "SAVEPOINT op")
             release = try db.cachedStatement(sql: "RELEASE op")
             rollback = try db.cachedStatement(sql: "ROLLBACK TO op")
+        }
+
+        /// Runs `body` in the savepoint and answers what it threw as a failure, unless the error rolled back
+        /// the whole transaction (disk full, I/O): then the batch fails as one, rather than later writes
+        /// committing one by one outside it.
+        func attempt<T>(_ db: Database, _ body: () throws -> T) throws -> Result<T, any Error> {
+            do {
+                return .success(try run(db, body))
+            } catch {
+                guard db.isInsideTransaction else { throw error }
+                return .failure(error)
+            }
         }
 
         func run<T>(_ db: Database, _ body: () throws -> T) throws -> T {
@@ -297,4 +357,21 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.unlock()
         for (entry, jobs) in answers { entry.resume(jobs) }
     }
+}
+
+/// Writes of one kind that the writer runs together: one call of `run` for all of them in a transaction, so
+/// they can share statements (one `UPDATE … FROM (VALUES …)` instead of one `UPDATE` per write).
+final class WriteGroup<Item: Sendable, Value: Sendable>: Sendable {
+    /// Answers one result per item, in order: a failure fails that write alone, a throw fails the call, and
+    /// the writer then runs each item alone.
+    let run: @Sendable ([Item], Database) throws -> [Result<(Value, WriteEffects), any Error>]
+
+    init(_ run: @escaping @Sendable ([Item], Database) throws -> [Result<(Value, WriteEffects), any Error>]) {
+        self.run = run
+    }
+}
+
+private struct GroupEntry<Item: Sendable, Value: Sendable>: Sendable {
+    let item: Item
+    let continuation: CheckedContinuation<Value, any Error>
 }

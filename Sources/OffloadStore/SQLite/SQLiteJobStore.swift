@@ -22,6 +22,8 @@ public final class SQLiteJobStore: JobStoreService {
     public let eventBus: EventBus
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    /// Concurrent completions, committed together (see `complete(_:_:)`).
+    private let completions = WriteGroup<Completion, Job> { try SQLiteJobStore.complete($0, $1) }
     /// A connection that only checkpoints the WAL into the database file, off the writer's path.
     private let checkpointer: DatabaseQueue
     private let checkpointQueue = DispatchQueue(label: "offload-sqlite-checkpoint")
@@ -120,56 +122,86 @@ public final class SQLiteJobStore: JobStoreService {
 
     public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
         // Encoded before the write, off the writer thread that every write waits for.
-        let encoded = jobs.map { new in
+        let encoded: [EncodedJob] = jobs.map { new in
             (data: new.data.jsonString(), options: new.options.jsonString(),
              labels: new.labels.isEmpty ? nil : JSONValue.array(JobLabels.terms(new.labels).map(JSONValue.string)).jsonString())
         }
         return try await writer.write { db in
-            var outcomes: [SubmitOutcome] = []
+            var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
             var effects = WriteEffects()
-            for (new, encoded) in zip(jobs, encoded) {
+            // Jobs without an idempotency or cache key need no lookup: they are inserted together below.
+            var plain: [Int] = []
+            for (index, (new, encoded)) in zip(jobs, encoded).enumerated() {
+                guard new.idempotencyKey != nil || new.cacheKey != nil else {
+                    plain.append(index)
+                    continue
+                }
                 if let key = new.idempotencyKey,
                     let row = try Row.fetchOne(
                         db.cachedStatement(
                             sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs WHERE tenant = ? AND idempotency_key = ?"),
                         arguments: [new.tenant, key])
                 {
-                    outcomes.append(SubmitOutcome(job: try SQLiteRows.jobRow(row).job, created: false))
+                    outcomes[index] = SubmitOutcome(job: try SQLiteRows.jobRow(row).job, created: false)
                     continue
                 }
-                let created = Timestamps.millis(new.createdAt)
                 if let hit = try Self.cachedResult(for: new, db) {
                     let (job, event) = try Self.insertCached(new, data: encoded.data, options: encoded.options, from: hit, db)
                     effects.events.append(event)
-                    outcomes.append(SubmitOutcome(job: job, created: true))
+                    outcomes[index] = SubmitOutcome(job: job, created: true)
                     continue
                 }
-                try db.cachedStatement(sql: """
-                    INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority,
-                        run_at, timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels)
-                    VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-                    """).execute(arguments: [
-                        new.jobId, new.processingType, new.queue, encoded.data, encoded.options,
-                        new.maxAttempts, new.priority, Timestamps.millis(new.runAt), new.timeoutSeconds,
-                        new.idempotencyKey, new.tenant, created, new.cacheKey, encoded.labels,
-                    ])
-                let event = JobEvent(
-                    jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt)
-                try Self.insert(event, db)
+                try Self.insertPending([(new, encoded)], db)
+                let event = Self.pendingEvent(new)
+                try Self.insert([event], db)
                 effects.events.append(event)
                 effects.workAvailable = true
-                // Answer the dates as stored (milliseconds), so the answer equals what a later read shows.
-                outcomes.append(SubmitOutcome(
-                    job: Job(
-                        jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
-                        options: new.options, status: .pending, maxAttempts: new.maxAttempts,
-                        priority: new.priority, runAt: Timestamps.date(millis: Timestamps.millis(new.runAt)),
-                        timeoutSeconds: new.timeoutSeconds, idempotencyKey: new.idempotencyKey, tenant: new.tenant,
-                        createdAt: Timestamps.date(millis: created)),
-                    created: true))
+                outcomes[index] = SubmitOutcome(job: Self.pendingJob(new), created: true)
             }
-            return (outcomes, effects)
+            try Self.insertPending(plain.map { (jobs[$0], encoded[$0]) }, db)
+            let events = plain.map { Self.pendingEvent(jobs[$0]) }
+            try Self.insert(events, db)
+            effects.events += events
+            for index in plain { outcomes[index] = SubmitOutcome(job: Self.pendingJob(jobs[index]), created: true) }
+            if !plain.isEmpty { effects.workAvailable = true }
+            return (outcomes.map { $0! }, effects)
         }
+    }
+
+    private typealias EncodedJob = (data: String, options: String, labels: String?)
+
+    /// Inserts new PENDING jobs, many rows per statement.
+    private static func insertPending(_ jobs: [(NewJob, EncodedJob)], _ db: Database) throws {
+        for chunk in jobs.chunks(of: rowsPerStatement) {
+            var arguments = StatementArguments()
+            for (new, encoded) in chunk {
+                arguments += [
+                    new.jobId, new.processingType, new.queue, encoded.data, encoded.options,
+                    new.maxAttempts, new.priority, Timestamps.millis(new.runAt), new.timeoutSeconds,
+                    new.idempotencyKey, new.tenant, Timestamps.millis(new.createdAt), new.cacheKey, encoded.labels,
+                ]
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO jobs (id, processing_type, queue, data, options, max_attempts, priority, run_at,
+                    timeout_seconds, idempotency_key, tenant, created_at, cache_key, labels, status, last_seq)
+                VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 1)"))
+                """).execute(arguments: arguments)
+        }
+    }
+
+    /// The first event of a job that waits to run.
+    private static func pendingEvent(_ new: NewJob) -> JobEvent {
+        JobEvent(jobId: new.jobId, seq: 1, kind: .status, data: ["status": "PENDING"], at: new.createdAt)
+    }
+
+    /// A new PENDING job as stored: dates in milliseconds, so the answer equals what a later read shows.
+    private static func pendingJob(_ new: NewJob) -> Job {
+        Job(
+            jobId: new.jobId, processingType: new.processingType, queue: new.queue, data: new.data,
+            options: new.options, status: .pending, maxAttempts: new.maxAttempts,
+            priority: new.priority, runAt: Timestamps.date(millis: Timestamps.millis(new.runAt)),
+            timeoutSeconds: new.timeoutSeconds, idempotencyKey: new.idempotencyKey, tenant: new.tenant,
+            createdAt: Timestamps.date(millis: Timestamps.millis(new.createdAt)))
     }
 
     /// The newest completed job of the same tenant, type and data within the submission's cache age.
@@ -207,7 +239,7 @@ public final class SQLiteJobStore: JobStoreService {
         else { throw OffloadError.unavailable("the cached job was not stored") }
         let job = try SQLiteRows.jobRow(row).job
         let event = JobEvent(jobId: new.jobId, seq: 1, kind: .completed, data: job.jsonValue, at: new.createdAt)
-        try insert(event, db)
+        try insert([event], db)
         return (job, event)
     }
 
@@ -339,12 +371,12 @@ public final class SQLiteJobStore: JobStoreService {
                     "workerId": .string(request.workerId),
                 ],
                 at: request.now)
-            try Self.insert(event, db)
             effects.events.append(event)
             leased.append(LeasedJob(
                 job: jobRow.job, leaseToken: jobRow.leaseToken ?? "",
                 leaseExpiresAt: jobRow.leaseExpiresAt ?? request.now))
         }
+        try Self.insert(effects.events, db)
         return (leased.sorted(by: LeasedJob.leaseOrder), effects)
     }
 
@@ -358,15 +390,14 @@ public final class SQLiteJobStore: JobStoreService {
                 var message: String??
                 for report in events {
                     seq += 1
-                    let event = JobEvent(jobId: jobId, seq: seq, kind: report.kind, data: report.data, at: at)
-                    try Self.insert(event, db)
-                    written.append(event)
+                    written.append(JobEvent(jobId: jobId, seq: seq, kind: report.kind, data: report.data, at: at))
                     if report.kind == .progress, let p = report.data["progress"]?.intValue {
                         progress = Int(max(0, min(100, p)))
                         message = .some(report.data["message"]?.stringValue)
                     }
                 }
                 if !written.isEmpty {
+                    try Self.insert(written, db)
                     if let progress {
                         try db.cachedStatement(sql: "UPDATE jobs SET last_seq = ?, progress = ?, message = ? WHERE id = ?")
                             .execute(arguments: [seq, progress, message ?? nil, jobId])
@@ -385,12 +416,58 @@ public final class SQLiteJobStore: JobStoreService {
 
     public func complete(jobId: String, leaseToken: String, result: JSONValue, at: Date) async throws -> Job {
         // Encoded before the write: the writer thread is the one every write waits for.
-        let result = result.jsonString()
-        return try await writer.write { db in
-            try Self.finish(
-                jobId: jobId, status: .completed, at: at, db, leaseToken: leaseToken,
-                set: "progress = 100, result = ?, error = NULL", arguments: [result])
+        try await writer.write(
+            Completion(jobId: jobId, leaseToken: leaseToken, result: result.jsonString(), at: at), in: completions)
+    }
+
+    /// A job's result waiting for the writer.
+    struct Completion: Sendable {
+        let jobId: String
+        let leaseToken: String
+        let result: String
+        let at: Date
+    }
+
+    /// Completes the jobs of concurrent completions together: one `UPDATE … FROM` and one event insert for up
+    /// to `rowsPerStatement` of them, instead of two statements each. A completion that updates nothing (lease
+    /// lost, job gone or already final) fails alone, with the reason.
+    private static func complete(_ completions: [Completion], _ db: Database) throws -> [Result<(Job, WriteEffects), any Error>] {
+        var done: [String: JobRow] = [:]
+        for chunk in completions.chunks(of: rowsPerStatement) {
+            var arguments = StatementArguments()
+            for completion in chunk {
+                arguments += [completion.jobId, completion.leaseToken, completion.result, Timestamps.millis(completion.at)]
+            }
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    WITH done (job_id, token, value, at_ms) AS (VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?)")))
+                    UPDATE jobs SET status = 'COMPLETED', completed_at = done.at_ms, lease_token = NULL,
+                        lease_expires_at = NULL, cancel_requested = 0, last_seq = last_seq + 1, progress = 100,
+                        result = done.value, error = NULL
+                    FROM done
+                    WHERE jobs.id = done.job_id AND jobs.status IN (\(JobStatus.sqlPredecessors(of: .completed)))
+                        AND jobs.lease_token = done.token
+                    RETURNING \(SQLiteRows.jobColumns)
+                    """),
+                arguments: arguments)
+            for row in rows {
+                let jobRow = try SQLiteRows.jobRow(row)
+                done[jobRow.job.jobId] = jobRow
+            }
         }
+        var events: [JobEvent] = []
+        var results: [Result<(Job, WriteEffects), any Error>] = []
+        for completion in completions {
+            guard let jobRow = done.removeValue(forKey: completion.jobId) else {
+                results.append(.failure(refusal(jobId: completion.jobId, becoming: .completed, leaseToken: completion.leaseToken, db)))
+                continue
+            }
+            let outcome = try finished(jobRow, status: .completed, at: completion.at, db)
+            events += outcome.1.events
+            results.append(.success(outcome))
+        }
+        try insert(events, db)
+        return results
     }
 
     public func fail(
@@ -475,7 +552,7 @@ public final class SQLiteJobStore: JobStoreService {
             let jobRow = try SQLiteRows.jobRow(updated)
             let event = JobEvent(
                 jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
-            try Self.insert(event, db)
+            try Self.insert([event], db)
             var effects = WriteEffects()
             effects.events = [event]
             effects.workAvailable = true
@@ -794,11 +871,28 @@ public final class SQLiteJobStore: JobStoreService {
         ).map(SQLiteRows.event)
     }
 
-    private static func insert(_ event: JobEvent, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [
-                event.jobId, event.seq, event.kind.rawValue, event.data.jsonString(), Timestamps.millis(event.at),
-            ])
+    /// Appends events, many rows per statement.
+    private static func insert(_ events: [JobEvent], _ db: Database) throws {
+        for chunk in events.chunks(of: rowsPerStatement) {
+            var arguments = StatementArguments()
+            for event in chunk {
+                arguments += [
+                    event.jobId, event.seq, event.kind.rawValue, event.data.jsonString(), Timestamps.millis(event.at),
+                ]
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO job_events (job_id, seq, kind, data, at) VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?, ?)"))
+                """).execute(arguments: arguments)
+        }
+    }
+
+    /// Rows per multi-row statement: few enough statement texts to cache (one per count up to this), and far
+    /// below SQLite's limit of bound values.
+    private static let rowsPerStatement = 64
+
+    /// `row` repeated `rows` times, comma-separated: the VALUES list of a multi-row statement.
+    private static func placeholders(rows: Int, _ row: String) -> String {
+        Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     private struct LeaseState {
@@ -856,14 +950,27 @@ public final class SQLiteJobStore: JobStoreService {
                 RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: all)
-        else {
+        else { throw refusal(jobId: jobId, becoming: status, leaseToken: leaseToken, db) }
+        let (job, effects) = try finished(try SQLiteRows.jobRow(row), status: status, at: at, db)
+        try insert(effects.events, db)
+        return (job, effects)
+    }
+
+    /// Why a job did not become `status`: its lease is no longer held by `leaseToken`, it is gone, or its
+    /// status does not allow it.
+    private static func refusal(jobId: String, becoming status: JobStatus, leaseToken: String?, _ db: Database) -> any Error {
+        do {
             if let leaseToken { _ = try checkLease(jobId: jobId, leaseToken: leaseToken, db) }
-            throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now")
+            return OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now")
+        } catch {
+            return error
         }
-        let jobRow = try SQLiteRows.jobRow(row)
+    }
+
+    /// What follows a job's final update: its final event carrying the job (to insert), and its webhook queued.
+    private static func finished(_ jobRow: JobRow, status: JobStatus, at: Date, _ db: Database) throws -> (Job, WriteEffects) {
         let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
-        let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: kind, data: jobRow.job.jsonValue, at: at)
-        try insert(event, db)
+        let event = JobEvent(jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: kind, data: jobRow.job.jsonValue, at: at)
         if let url = jobRow.job.options["webhookUrl"]?.stringValue {
             // A job retried and finished again notifies again.
             try db.cachedStatement(sql: """
@@ -871,7 +978,7 @@ public final class SQLiteJobStore: JobStoreService {
                 VALUES (?, ?, 'pending', 0, ?, ?)
                 ON CONFLICT (job_id) DO UPDATE SET url = excluded.url, state = 'pending', attempts = 0,
                     next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at
-                """).execute(arguments: [jobId, url, Timestamps.millis(at), Timestamps.millis(at)])
+                """).execute(arguments: [jobRow.job.jobId, url, Timestamps.millis(at), Timestamps.millis(at)])
         }
         var effects = WriteEffects()
         effects.events = [event]
@@ -898,7 +1005,7 @@ public final class SQLiteJobStore: JobStoreService {
         ]
         if let error { data["error"] = .string(error) }
         let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: .object(data), at: at)
-        try insert(event, db)
+        try insert([event], db)
         var effects = WriteEffects()
         effects.events = [event]
         effects.workAvailable = true
