@@ -19,6 +19,35 @@ struct CoreTests {
         #expect(JobStatus.allCases.filter(\.isFinal) == [.completed, .failed, .cancelled])
     }
 
+    @Test("timestamps are written and read as Foundation's ISO 8601 style does, to the exact millisecond")
+    func timestamps() throws {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var rng = SystemRandomNumberGenerator()
+        // Whole milliseconds (what the stores keep) from 1900 to 2400, and the edges of days, leap days and eras.
+        var millis = (0..<2_000).map { _ in Int64.random(in: -2_208_988_800_000...13_569_465_600_000, using: &rng) }
+        millis += ["1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00.500Z",
+                   "2100-03-01T00:00:00.001Z", "1600-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"]
+            .map { Timestamps.millis(try! style.parse($0)) }
+        for ms in millis {
+            let date = Timestamps.date(millis: ms)
+            let text = Timestamps.format(date)
+            // Foundation truncates the binary fraction (…07.648 can show as …07.647); the milliseconds here are
+            // exact, the rest is Foundation's text.
+            let whole = Timestamps.date(millis: ms - ((ms % 1000) + 1000) % 1000)
+            #expect(text.prefix(20) == style.format(whole).prefix(20))
+            #expect(text.dropFirst(20) == String(format: "%03dZ", ((ms % 1000) + 1000) % 1000))
+            #expect(Timestamps.parse(text) == date, "\(text)")
+            #expect(abs(try style.parse(text).timeIntervalSince(date)) < 0.000_001)
+        }
+        #expect(Timestamps.parse("2026-12-01T15:55:37Z") == Date(timeIntervalSince1970: 1_796_140_537))
+        #expect(Timestamps.parse("2026-12-01T15:55:37.25Z") == Date(timeIntervalSince1970: 1_796_140_537.25))
+        #expect(Timestamps.parse("2026-12-01T17:55:37.250+02:00") == Date(timeIntervalSince1970: 1_796_140_537.25))
+        for bad in ["2026-13-01T00:00:00Z", "2026-12-01 15:55:37Z",
+                    "2026-12-01T15:55:37.Z", "2026-12-01T15:55:37.1234567890Z", "soon"] {
+            #expect(Timestamps.parse(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("job ids sort by creation time")
     func idsSort() {
         let ids = IDGenerator()
