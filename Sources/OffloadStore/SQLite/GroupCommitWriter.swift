@@ -148,11 +148,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     ///
     /// The writer is a thread of its own, not a task: SQLite calls block, and a dedicated thread saves the
     /// hops between the cooperative pool and GRDB's queues that an async write would take.
-    func run() async {
+    /// `afterCommit` runs on the writer thread after each commit, with the number of commits so far.
+    func run(afterCommit: @escaping @Sendable (Int) -> Void = { _ in }) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 let thread = Thread {
-                    self.loop()
+                    self.loop(afterCommit)
                     done.resume()
                 }
                 thread.name = "offload-sqlite-writer"
@@ -174,7 +175,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         for entry in waiting { entry.resume([]) }
     }
 
-    private func loop() {
+    private func loop(_ afterCommit: @Sendable (Int) -> Void) {
         // Parked leases taken after a commit that made work ready: they run first in the next transaction,
         // with whatever writes are queued by then (only this thread touches it).
         var due: [Parked] = []
@@ -197,13 +198,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                 due = []
             }
             if batch.isEmpty && due.isEmpty { return }
-            due = commit(batch, leasing: due)
+            due = commit(batch, leasing: due, afterCommit)
         }
     }
 
     /// Commits `batch` in one transaction, running the `leasing` parked leases first in it; answers the parked
     /// leases to run next (those waiting when this commit made work ready).
-    private func commit(_ batch: [Pending], leasing: [Parked]) -> [Parked] {
+    private func commit(_ batch: [Pending], leasing: [Parked], _ afterCommit: @Sendable (Int) -> Void) -> [Parked] {
         let outcomes: [Outcome]
         var ran: [(Parked, [LeasedJob], WriteEffects)] = []
         do {
@@ -235,7 +236,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.lock()
         counters.commits += 1
         counters.writes += batch.count
+        let commits = counters.commits
         condition.unlock()
+        afterCommit(commits)
         var committed = WriteEffects()
         for (_, jobs, effects) in ran where !jobs.isEmpty { committed.merge(effects) }
         for outcome in outcomes {
