@@ -20,6 +20,15 @@ final class ServerMetrics: Sendable {
     private let openStreams: Gauge
     /// Queue and status pairs shown before: shown again as 0 once empty, not frozen at their last depth.
     private let depthLabels = Mutex<Set<[String]>>([])
+    /// The final-status counters by status, type and queue, found once in the registry (final events are
+    /// counted on the store's writer thread, once per job).
+    private let finalCounters = Mutex<[FinalKey: Counter]>([:])
+
+    private struct FinalKey: Hashable {
+        let kind: EventKind
+        let type: String
+        let queue: String
+    }
 
     static let jobBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
@@ -54,10 +63,7 @@ final class ServerMetrics: Sendable {
             case .completed, .failed, .cancelled:
                 let type = event.data["processingType"]?.stringValue ?? "?"
                 let queue = event.data["queue"]?.stringValue ?? "?"
-                registry.makeCounter(
-                    name: "offload_jobs_\(event.kind.rawValue)_total", labels: [("type", type), ("queue", queue)],
-                    help: "Jobs that became \(event.kind.rawValue.uppercased())"
-                ).increment()
+                finalCounter(FinalKey(kind: event.kind, type: type, queue: queue)).increment()
                 let created = event.data["createdAt"]?.stringValue.flatMap(Timestamps.parse)
                 let started = event.data["startedAt"]?.stringValue.flatMap(Timestamps.parse)
                 let ended = event.data["completedAt"]?.stringValue.flatMap(Timestamps.parse)
@@ -67,6 +73,17 @@ final class ServerMetrics: Sendable {
                 }
             default: break
             }
+        }
+    }
+
+    private func finalCounter(_ key: FinalKey) -> Counter {
+        finalCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                name: "offload_jobs_\(key.kind.rawValue)_total", labels: [("type", key.type), ("queue", key.queue)],
+                help: "Jobs that became \(key.kind.rawValue.uppercased())")
+            counters[key] = counter
+            return counter
         }
     }
 

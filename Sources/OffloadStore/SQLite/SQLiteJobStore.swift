@@ -317,7 +317,8 @@ public final class SQLiteJobStore: JobStoreService {
     public func nextRunAt(after now: Date) async throws -> Date? {
         try await read { db in
             try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > ?"),
+                db.cachedStatement(
+                    sql: "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > created_at AND run_at > ?"),
                 arguments: [Timestamps.millis(now)]
             ).map(Timestamps.date(millis:))
         }
@@ -377,10 +378,11 @@ public final class SQLiteJobStore: JobStoreService {
         }
         sql += " ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING \(SQLiteRows.jobColumns)"
         arguments += [request.limit]
-        let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+        // Decoded from the cursor's rows (views on the statement), without copying each row first.
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
         var leased: [LeasedJob] = []
         var effects = WriteEffects()
-        for row in rows {
+        while let row = try rows.next() {
             let jobRow = try SQLiteRows.jobRow(row)
             let event = JobEvent(
                 jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: .status,
@@ -456,7 +458,7 @@ public final class SQLiteJobStore: JobStoreService {
             for completion in chunk {
                 arguments += [completion.jobId, completion.leaseToken, completion.result, Timestamps.millis(completion.at)]
             }
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: """
                     WITH done (job_id, token, value, at_ms) AS (VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?)")))
                     UPDATE jobs SET status = 'COMPLETED', completed_at = done.at_ms, lease_token = NULL,
@@ -468,7 +470,7 @@ public final class SQLiteJobStore: JobStoreService {
                     RETURNING \(SQLiteRows.jobColumns)
                     """),
                 arguments: arguments)
-            for row in rows {
+            while let row = try rows.next() {
                 let jobRow = try SQLiteRows.jobRow(row)
                 done[jobRow.job.jobId] = jobRow
             }

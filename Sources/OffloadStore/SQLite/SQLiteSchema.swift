@@ -179,6 +179,14 @@ enum SQLiteSchema {
             // heartbeat, to spare a sweep that this partial index already keeps small.
             try db.execute(sql: "DROP INDEX jobs_running")
         }
+        migrator.registerMigration("015_delayed_run_at") { db in
+            // Only delayed and requeued jobs (`run_at` after `created_at`) can be due later: a job that runs at
+            // once no longer costs two index writes for the wake-up timer's index.
+            try db.execute(sql: """
+                DROP INDEX jobs_pending_run_at;
+                CREATE INDEX jobs_delayed_run_at ON jobs (run_at) WHERE status = 'PENDING' AND run_at > created_at;
+                """)
+        }
         return migrator
     }
 }
