@@ -317,8 +317,11 @@ public final class SQLiteJobStore: JobStoreService {
     public func nextRunAt(after now: Date) async throws -> Date? {
         try await read { db in
             try Int64.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > created_at AND run_at > ?"),
+                // Named: without statistics the planner would rather walk every PENDING row through `jobs_status`.
+                db.cachedStatement(sql: """
+                    SELECT MIN(run_at) FROM jobs INDEXED BY jobs_delayed_run_at
+                    WHERE status = 'PENDING' AND run_at > created_at AND run_at > ?
+                    """),
                 arguments: [Timestamps.millis(now)]
             ).map(Timestamps.date(millis:))
         }
