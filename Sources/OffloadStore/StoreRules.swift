@@ -30,3 +30,18 @@ extension JobPage {
         self.init(jobs: jobs, nextCursor: next)
     }
 }
+
+/// The positions of a batch's first write to each job, and those of the writes to a job named again.
+///
+/// One `UPDATE … FROM` over a batch updates a job named twice only once, and its returned row cannot say
+/// which of the two writes (which lease token) matched: both stores run the repeats after the others, each
+/// then finding the job as the earlier write left it.
+func firstsAndRepeats(_ jobIds: [String]) -> (firsts: [Int], repeats: [Int]) {
+    var seen = Set<String>()
+    var firsts: [Int] = []
+    var repeats: [Int] = []
+    for (index, id) in jobIds.enumerated() {
+        if seen.insert(id).inserted { firsts.append(index) } else { repeats.append(index) }
+    }
+    return (firsts, repeats)
+}

@@ -103,6 +103,16 @@ extension PostgresJobStore {
     /// Completes a batch in one transaction: one UPDATE over all of them, one INSERT of their final events.
     /// A completion whose lease is no longer held fails alone, as `complete` would.
     func complete(_ batch: [Completion]) async -> [Result<Job, any Error>] {
+        let (firsts, repeats) = firstsAndRepeats(batch.map(\.jobId))
+        guard !repeats.isEmpty else { return await completeDistinct(batch) }
+        var results = [Result<Job, any Error>?](repeating: nil, count: batch.count)
+        for (index, result) in zip(firsts, await completeDistinct(firsts.map { batch[$0] })) { results[index] = result }
+        for (index, result) in zip(repeats, await complete(repeats.map { batch[$0] })) { results[index] = result }
+        return results.map { $0! }
+    }
+
+    /// `complete` for completions of distinct jobs: each returned row belongs to the one completion of its job.
+    private func completeDistinct(_ batch: [Completion]) async -> [Result<Job, any Error>] {
         let ids = batch.map(\.jobId)
         let tokens = batch.map(\.leaseToken)
         let results = batch.map(\.result)
@@ -139,9 +149,8 @@ extension PostgresJobStore {
                 }
                 return ((done, statuses), effects)
             }
-            var answered = Set<String>()
             return batch.map { completion in
-                if let job = done[completion.jobId], answered.insert(completion.jobId).inserted { return .success(job) }
+                if let job = done[completion.jobId] { return .success(job) }
                 guard let status = statuses[completion.jobId] ?? done[completion.jobId]?.status.rawValue else {
                     return .failure(OffloadError.notFound("no job \(completion.jobId)"))
                 }

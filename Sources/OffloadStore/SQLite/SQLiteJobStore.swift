@@ -455,6 +455,16 @@ public final class SQLiteJobStore: JobStoreService {
     /// to `rowsPerStatement` of them, instead of two statements each. A completion that updates nothing (lease
     /// lost, job gone or already final) fails alone, with the reason.
     private static func complete(_ completions: [Completion], _ db: Database) throws -> [Result<(Job, WriteEffects), any Error>] {
+        let (firsts, repeats) = firstsAndRepeats(completions.map(\.jobId))
+        guard !repeats.isEmpty else { return try completeDistinct(completions, db) }
+        var results = [Result<(Job, WriteEffects), any Error>?](repeating: nil, count: completions.count)
+        for (index, result) in zip(firsts, try completeDistinct(firsts.map { completions[$0] }, db)) { results[index] = result }
+        for (index, result) in zip(repeats, try complete(repeats.map { completions[$0] }, db)) { results[index] = result }
+        return results.map { $0! }
+    }
+
+    /// `complete` for completions of distinct jobs: each returned row belongs to the one completion of its job.
+    private static func completeDistinct(_ completions: [Completion], _ db: Database) throws -> [Result<(Job, WriteEffects), any Error>] {
         var done: [String: JobRow] = [:]
         for chunk in completions.chunks(of: rowsPerStatement) {
             var arguments = StatementArguments()
