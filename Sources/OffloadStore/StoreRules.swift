@@ -45,3 +45,14 @@ func firstsAndRepeats(_ jobIds: [String]) -> (firsts: [Int], repeats: [Int]) {
     }
     return (firsts, repeats)
 }
+
+extension Job {
+    /// This running job once its cancel was asked for, and the effect that tells its worker.
+    func askedToCancel() -> (Job, WriteEffects) {
+        var job = self
+        job.cancelRequested = true
+        var effects = WriteEffects()
+        effects.cancelRequests = [jobId]
+        return (job, effects)
+    }
+}

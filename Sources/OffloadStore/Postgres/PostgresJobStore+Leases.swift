@@ -212,11 +212,7 @@ extension PostgresJobStore {
                 return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
             case .processing:
                 _ = try await connection.query("UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger).get()
-                var job = row.job
-                job.cancelRequested = true
-                var effects = WriteEffects()
-                effects.cancelRequests = [jobId]
-                return (job, effects)
+                return row.job.askedToCancel()
             case .completed, .failed, .cancelled:
                 throw OffloadError.conflict("job \(jobId) is already \(row.job.status.rawValue)")
             }
