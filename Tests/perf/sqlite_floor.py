@@ -1,12 +1,18 @@
 """SQLite's own cost of one job cycle with Offload's schema, without Offload.
 
 Copies the database of a freshly started server (the schema after every migration, no jobs), then runs
-the statements the SQLite store runs for each job (insert + first event, lease + event, complete + final
-event, each write in its own savepoint, `batch` writes per transaction) through Python's sqlite3 module,
-and prints the time per job of each step. Python's own cost per call (a few µs) is included.
+the statements the SQLite store runs for each job through Python's sqlite3 module, `batch` writes per
+transaction, each write in its own savepoint: a submit (job + first event), leases of up to 50 jobs (one
+`UPDATE … RETURNING`, their events in one insert), and the transaction's completions as the writer groups
+them (one `UPDATE … FROM (VALUES …)` and one event insert per 64). Prints the time per job of each step;
+Python's own cost per call (a few µs) is included.
 
     OFFLOAD_ADMIN_KEY=… .build/release/offload serve --workers 0 --data-dir /tmp/schema &  # then stop it
     python3 Tests/perf/sqlite_floor.py /tmp/schema/offload.sqlite 500 [INDEX_TO_DROP …]
+
+Wall time on a shared VM varies by ±25 % between runs; instruction counts do not. To weigh an index, compare
+`valgrind --tool=callgrind --callgrind-out-file=/dev/null $(pyenv which python3) Tests/perf/sqlite_floor.py …`
+with and without it (the "Collected" total; run the real interpreter, not a shim, or valgrind counts the shim).
 """
 import json
 import os
@@ -63,21 +69,32 @@ def lease(limit):
             "AND processing_type IN ('noop', 'type1') AND (labels IS NULL OR NOT EXISTS (SELECT 1 FROM "
             "json_each(labels) WHERE value NOT IN ('mode=direct'))) ORDER BY priority DESC, run_at, id LIMIT ?) "
             f"RETURNING {columns}", (now + 30_000, now, now, limit)).fetchall()
-        for row in rows:
-            db.execute("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, 'status', ?, ?)",
-                       (row[0], row[22], json.dumps({"status": "PROCESSING", "attempt": row[10], "workerId": "w1"}), now))
+        insert_events([(row[0], row[22], "status", json.dumps({"status": "PROCESSING", "attempt": row[10], "workerId": "w1"}))
+                       for row in rows])
     return run
 
 
-def complete(job_id, token):
+def insert_events(events):
+    for start in range(0, len(events), 64):
+        chunk = events[start:start + 64]
+        db.execute("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES "
+                   + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)), [v for e in chunk for v in (*e, now)])
+
+
+def complete(leases):
+    """The completions of one transaction, as the writer's WriteGroup runs them."""
     def run():
-        row = db.execute(
-            "UPDATE jobs SET status = 'COMPLETED', completed_at = ?, lease_token = NULL, lease_expires_at = NULL, "
-            "cancel_requested = 0, last_seq = last_seq + 1, progress = 100, result = ?, error = NULL "
-            f"WHERE id = ? AND status IN ('PROCESSING') AND lease_token = ? RETURNING {columns}",
-            (now, "1", job_id, token)).fetchone()
-        db.execute("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, 'completed', ?, ?)",
-                   (job_id, row[22], json.dumps({"jobId": job_id, "status": "COMPLETED", "result": 1}), now))
+        for start in range(0, len(leases), 64):
+            chunk = leases[start:start + 64]
+            rows = db.execute(
+                f"WITH done (job_id, token, value, at_ms) AS (VALUES {', '.join(['(?, ?, ?, ?)'] * len(chunk))}) "
+                "UPDATE jobs SET status = 'COMPLETED', completed_at = done.at_ms, lease_token = NULL, "
+                "lease_expires_at = NULL, cancel_requested = 0, last_seq = last_seq + 1, progress = 100, "
+                "result = done.value, error = NULL FROM done WHERE jobs.id = done.job_id "
+                f"AND jobs.status IN ('PROCESSING') AND jobs.lease_token = done.token RETURNING {columns}",
+                [v for job_id, token in chunk for v in (job_id, token, "1", now)]).fetchall()
+            insert_events([(row[0], row[22], "completed", json.dumps({"jobId": row[0], "status": "COMPLETED", "result": 1}))
+                           for row in rows])
     return run
 
 
@@ -87,7 +104,7 @@ for start in range(0, jobs, batch):
     per_lease = min(50, len(chunk))
     transaction("lease", [lease(per_lease) for _ in range(max(1, len(chunk) // per_lease))])
     tokens = dict(db.execute("SELECT id, lease_token FROM jobs WHERE status = 'PROCESSING'").fetchall())
-    transaction("complete", [complete(j, tokens[j]) for j in chunk])
+    transaction("complete", [complete([(j, tokens[j]) for j in chunk])])
 total = sum(spent.values())
 print(f"{batch} writes per transaction: " + ", ".join(f"{k} {v / jobs * 1e6:.1f} µs" for k, v in spent.items())
       + f", a whole cycle {total / jobs * 1e6:.1f} µs per job ({jobs / total:,.0f} jobs/s on one core)")
