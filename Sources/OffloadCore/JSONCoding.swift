@@ -39,7 +39,7 @@ public enum Timestamps {
         let (dayNumber, msOfDay) = inDay < 0 ? (days - 1, inDay + 86_400_000) : (days, inDay)
         let (year, month, day) = civil(fromDays: dayNumber)
         guard (1...9999).contains(year) else { return style.format(date) }
-        var bytes = [UInt8](repeating: 0, count: 24)
+        var bytes = canonical
         func put(_ value: Int64, at offset: Int, digits: Int) {
             var value = value
             for index in stride(from: offset + digits - 1, through: offset, by: -1) {
@@ -54,9 +54,6 @@ public enum Timestamps {
         put(msOfDay / 60_000 % 60, at: 14, digits: 2)
         put(msOfDay / 1000 % 60, at: 17, digits: 2)
         put(msOfDay % 1000, at: 20, digits: 3)
-        for (offset, separator) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] {
-            bytes[offset] = UInt8(ascii: Unicode.Scalar(separator)!)
-        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -65,6 +62,9 @@ public enum Timestamps {
     public static func parse(_ text: String) -> Date? {
         fastParse(text) ?? (try? style.parse(text)) ?? (try? plainStyle.parse(text))
     }
+
+    /// The canonical form's separators, with the digits to fill in.
+    private static let canonical = Array("0000-00-00T00:00:00.000Z".utf8)
 
     private static func fastParse(_ text: String) -> Date? {
         var text = text
@@ -79,10 +79,7 @@ public enum Timestamps {
                 }
                 return value
             }
-            for (offset, separator) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":")]
-            where bytes[offset] != UInt8(ascii: Unicode.Scalar(separator)!) {
-                return nil
-            }
+            for offset in [4, 7, 10, 13, 16] where bytes[offset] != canonical[offset] { return nil }
             guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
                 let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
                 (1...12).contains(month), (1...days(inMonth: month, year: year)).contains(day),
@@ -92,7 +89,7 @@ public enum Timestamps {
             guard bytes.count > 20 else { return bytes[19] == UInt8(ascii: "Z") ? date(millis: seconds * 1000) : nil }
             // `.` and 1-9 digits before the `Z`; up to milliseconds the date is the one `date(millis:)` makes.
             let digits = bytes.count - 21
-            guard bytes[19] == UInt8(ascii: "."), (1...9).contains(digits), let value = number(20, digits) else { return nil }
+            guard bytes[19] == canonical[19], (1...9).contains(digits), let value = number(20, digits) else { return nil }
             if digits <= 3 {
                 var millis = value
                 for _ in digits..<3 { millis *= 10 }

@@ -51,8 +51,6 @@ extension Job {
     func askedToCancel() -> (Job, WriteEffects) {
         var job = self
         job.cancelRequested = true
-        var effects = WriteEffects()
-        effects.cancelRequests = [jobId]
-        return (job, effects)
+        return (job, WriteEffects(cancelRequests: [jobId]))
     }
 }

@@ -20,12 +20,12 @@ final class ServerMetrics: Sendable {
     private let openStreams: Gauge
     /// Queue and status pairs shown before: shown again as 0 once empty, not frozen at their last depth.
     private let depthLabels = Mutex<Set<[String]>>([])
-    /// The final-status counters by status, type and queue, found once in the registry (final events are
-    /// counted on the store's writer thread, once per job).
-    private let finalCounters = Mutex<[FinalKey: Counter]>([:])
+    /// The per-job counters by name, type and queue, found once in the registry: they move once per job
+    /// (final ones on the store's writer thread), where a registry lookup hashes labels and builds strings.
+    private let jobCounters = Mutex<[JobCounterKey: Counter]>([:])
 
-    private struct FinalKey: Hashable {
-        let kind: EventKind
+    private struct JobCounterKey: Hashable {
+        let name: String
         let type: String
         let queue: String
     }
@@ -63,7 +63,8 @@ final class ServerMetrics: Sendable {
             case .completed, .failed, .cancelled:
                 let type = event.data["processingType"]?.stringValue ?? "?"
                 let queue = event.data["queue"]?.stringValue ?? "?"
-                finalCounter(FinalKey(kind: event.kind, type: type, queue: queue)).increment()
+                jobCounter("offload_jobs_\(event.kind.rawValue)_total", type: type, queue: queue,
+                           help: "Jobs that became \(event.kind.rawValue.uppercased())").increment()
                 let created = event.data["createdAt"]?.stringValue.flatMap(Timestamps.parse)
                 let started = event.data["startedAt"]?.stringValue.flatMap(Timestamps.parse)
                 let ended = event.data["completedAt"]?.stringValue.flatMap(Timestamps.parse)
@@ -76,12 +77,12 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    private func finalCounter(_ key: FinalKey) -> Counter {
-        finalCounters.withLock { counters in
+    /// `help` is read only the first time a counter is made.
+    private func jobCounter(_ name: String, type: String, queue: String, help: @autoclosure () -> String) -> Counter {
+        jobCounters.withLock { counters in
+            let key = JobCounterKey(name: name, type: type, queue: queue)
             if let counter = counters[key] { return counter }
-            let counter = registry.makeCounter(
-                name: "offload_jobs_\(key.kind.rawValue)_total", labels: [("type", key.type), ("queue", key.queue)],
-                help: "Jobs that became \(key.kind.rawValue.uppercased())")
+            let counter = registry.makeCounter(name: name, labels: [("type", type), ("queue", queue)], help: help())
             counters[key] = counter
             return counter
         }
@@ -89,18 +90,16 @@ final class ServerMetrics: Sendable {
 
     func submitted(_ jobs: [Job]) {
         for job in jobs {
-            registry.makeCounter(
-                name: "offload_jobs_submitted_total", labels: [("type", job.processingType), ("queue", job.queue)],
-                help: "Jobs stored by a submit").increment()
+            jobCounter("offload_jobs_submitted_total", type: job.processingType, queue: job.queue,
+                       help: "Jobs stored by a submit").increment()
         }
     }
 
     /// A failed attempt that will run again.
     func retried(_ job: Job) {
         guard job.status == .pending else { return }
-        registry.makeCounter(
-            name: "offload_jobs_retried_total", labels: [("type", job.processingType), ("queue", job.queue)],
-            help: "Failed attempts whose job runs again").increment()
+        jobCounter("offload_jobs_retried_total", type: job.processingType, queue: job.queue,
+                   help: "Failed attempts whose job runs again").increment()
     }
 
     func leased(in duration: Duration) {

@@ -81,9 +81,7 @@ extension PostgresJobStore {
             let written = events.enumerated().map { index, report in
                 JobEvent(jobId: jobId, seq: first + Int64(index) + 1, kind: report.kind, data: report.data, at: at)
             }
-            var effects = WriteEffects()
-            effects.events = written
-            return (ReportOutcome(events: written, cancelRequested: cancelRequested), effects)
+            return (ReportOutcome(events: written, cancelRequested: cancelRequested), WriteEffects(events: written))
         }
     }
 
@@ -239,10 +237,7 @@ extension PostgresJobStore {
             let event = JobEvent(
                 jobId: jobId, seq: updated.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
             try await self.insert([event], connection)
-            var effects = WriteEffects()
-            effects.events = [event]
-            effects.workAvailable = true
-            return (updated.job, effects)
+            return (updated.job, WriteEffects(events: [event], workAvailable: true))
         }
     }
 
@@ -365,9 +360,7 @@ extension PostgresJobStore {
         let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: kind, data: row.job.jsonValue, at: at)
         try await insert([event], connection)
         try await queueWebhooks(for: [row.job], at: at, connection)
-        var effects = WriteEffects()
-        effects.events = [event]
-        return (row.job, effects)
+        return (row.job, WriteEffects(events: [event]))
     }
 
     /// Queues the webhook of every finished job that asked for one, in the transaction that finished it.
@@ -406,9 +399,6 @@ extension PostgresJobStore {
         if let error { data["error"] = .string(error) }
         let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: .status, data: .object(data), at: at)
         try await insert([event], connection)
-        var effects = WriteEffects()
-        effects.events = [event]
-        effects.workAvailable = true
-        return (row.job, effects)
+        return (row.job, WriteEffects(events: [event], workAvailable: true))
     }
 }

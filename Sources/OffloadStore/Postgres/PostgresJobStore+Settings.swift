@@ -15,9 +15,7 @@ extension PostgresJobStore {
                 return ((), .none)
             }
             _ = try await connection.query("DELETE FROM paused_queues WHERE queue = \(queue)", logger: self.logger).get()
-            var effects = WriteEffects()
-            effects.workAvailable = true
-            return ((), effects)
+            return ((), WriteEffects(workAvailable: true))
         }
     }
 

@@ -64,9 +64,7 @@ extension PostgresJobStore {
                 "UPDATE workers SET status = \(status.rawValue) WHERE id = \(id) RETURNING \(unescaped: Self.workerColumns)",
                 logger: self.logger), Self.workerRecord)
             // A resumed worker's waiting lease calls look again.
-            var effects = WriteEffects()
-            effects.workAvailable = record != nil && status == .active
-            return (record, effects)
+            return (record, WriteEffects(workAvailable: record != nil && status == .active))
         }
     }
 

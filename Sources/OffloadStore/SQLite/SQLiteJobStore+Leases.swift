@@ -120,9 +120,7 @@ extension SQLiteJobStore {
                             .execute(arguments: [seq, jobId])
                     }
                 }
-                var effects = WriteEffects()
-                effects.events = written
-                return (ReportOutcome(events: written, cancelRequested: lease.cancelRequested), effects)
+                return (ReportOutcome(events: written, cancelRequested: lease.cancelRequested), WriteEffects(events: written))
             }
         }
         throw OffloadError.unprocessable("a worker may report progress, log and token events, not \(bad.kind.rawValue)")
@@ -273,10 +271,7 @@ extension SQLiteJobStore {
             let event = JobEvent(
                 jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
             try Self.insert([event], db)
-            var effects = WriteEffects()
-            effects.events = [event]
-            effects.workAvailable = true
-            return (jobRow.job, effects)
+            return (jobRow.job, WriteEffects(events: [event], workAvailable: true))
         }
     }
 
@@ -434,9 +429,7 @@ extension SQLiteJobStore {
                     next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at
                 """).execute(arguments: [jobRow.job.jobId, url, Timestamps.millis(at), Timestamps.millis(at)])
         }
-        var effects = WriteEffects()
-        effects.events = [event]
-        return (jobRow.job, effects)
+        return (jobRow.job, WriteEffects(events: [event]))
     }
 
     /// Puts a running job back to PENDING at `runAt`, optionally not counting the attempt that ends.
@@ -460,9 +453,6 @@ extension SQLiteJobStore {
         if let error { data["error"] = .string(error) }
         let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: .object(data), at: at)
         try insert([event], db)
-        var effects = WriteEffects()
-        effects.events = [event]
-        effects.workAvailable = true
-        return (jobRow.job, effects)
+        return (jobRow.job, WriteEffects(events: [event], workAvailable: true))
     }
 }

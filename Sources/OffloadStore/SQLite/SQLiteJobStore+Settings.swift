@@ -15,9 +15,7 @@ extension SQLiteJobStore {
                 return ((), .none)
             }
             try db.cachedStatement(sql: "DELETE FROM paused_queues WHERE queue = ?").execute(arguments: [queue])
-            var effects = WriteEffects()
-            effects.workAvailable = true
-            return ((), effects)
+            return ((), WriteEffects(workAvailable: true))
         }
     }
 

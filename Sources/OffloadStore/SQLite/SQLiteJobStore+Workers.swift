@@ -64,9 +64,7 @@ extension SQLiteJobStore {
                 db.cachedStatement(sql: "UPDATE workers SET status = ? WHERE id = ? RETURNING \(Self.workerColumns)"),
                 arguments: [status.rawValue, id])
             // A resumed worker's waiting lease calls look again.
-            var effects = WriteEffects()
-            effects.workAvailable = row != nil && status == .active
-            return (try row.map(Self.workerRecord), effects)
+            return (try row.map(Self.workerRecord), WriteEffects(workAvailable: row != nil && status == .active))
         }
     }
 

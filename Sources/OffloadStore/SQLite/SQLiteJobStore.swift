@@ -147,6 +147,16 @@ public final class SQLiteJobStore: JobStoreService {
         return try await writer.write { db in
             var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
             var effects = WriteEffects()
+            // Stores the jobs at `indices` as PENDING, with their first events, many rows per statement.
+            func insertNew(_ indices: [Int]) throws {
+                guard !indices.isEmpty else { return }
+                try Self.insertPending(indices.map { (jobs[$0], encoded[$0]) }, db)
+                let events = indices.map { Self.pendingEvent(jobs[$0]) }
+                try Self.insert(events, db)
+                effects.events += events
+                effects.workAvailable = true
+                for index in indices { outcomes[index] = SubmitOutcome(job: Self.pendingJob(jobs[index]), created: true) }
+            }
             // Jobs without an idempotency or cache key need no lookup: they are inserted together below.
             var plain: [Int] = []
             for (index, (new, encoded)) in zip(jobs, encoded).enumerated() {
@@ -169,19 +179,10 @@ public final class SQLiteJobStore: JobStoreService {
                     outcomes[index] = SubmitOutcome(job: job, created: true)
                     continue
                 }
-                try Self.insertPending([(new, encoded)], db)
-                let event = Self.pendingEvent(new)
-                try Self.insert([event], db)
-                effects.events.append(event)
-                effects.workAvailable = true
-                outcomes[index] = SubmitOutcome(job: Self.pendingJob(new), created: true)
+                // At once: a later job of this batch with the same key must find it.
+                try insertNew([index])
             }
-            try Self.insertPending(plain.map { (jobs[$0], encoded[$0]) }, db)
-            let events = plain.map { Self.pendingEvent(jobs[$0]) }
-            try Self.insert(events, db)
-            effects.events += events
-            for index in plain { outcomes[index] = SubmitOutcome(job: Self.pendingJob(jobs[index]), created: true) }
-            if !plain.isEmpty { effects.workAvailable = true }
+            try insertNew(plain)
             return (outcomes.map { $0! }, effects)
         }
     }

@@ -64,7 +64,7 @@ public struct BatchProcessor: Processor {
     public func run(_ job: JobContext) async throws -> JSONValue {
         let items = try ItemList.items(job.data)
         var processed: [JSONValue] = []
-        let batches = stride(from: 0, to: items.count, by: batchSize).map { Array(items[$0..<min($0 + batchSize, items.count)]) }
+        let batches = items.chunks(of: batchSize)
         for (index, batch) in batches.enumerated() {
             try await Task.sleep(for: perBatch)
             for item in batch {
