@@ -91,8 +91,13 @@ public struct OffloadServerApp: Sendable {
         let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams, presence: presence)
         let onListening = configuration.onListening
         let logger = self.logger
+        let headerTimeout = TimeAmount(configuration.headerTimeout)
+        let keepAliveTimeout = TimeAmount(configuration.keepAliveTimeout)
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                HeaderTimeout(headerTimeout: headerTimeout, keepAliveTimeout: keepAliveTimeout),
+            ])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offload"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(30)
     public var leaseSeconds: TimeInterval = 30
     public var maxBodyBytes = 10 * 1024 * 1024
+    /// A connection whose request head is not complete this long after it opened is closed (slow clients).
+    public var headerTimeout: Duration = .seconds(10)
+    /// A kept-alive connection with no new request this long after its last response is closed.
+    public var keepAliveTimeout: Duration = .seconds(75)
     /// Timeouts for jobs that give no `timeoutSeconds`, by processing type.
     public var typeTimeouts: [String: Int] = [:]
     /// Finished jobs older than this are deleted with their events; nil keeps them forever.

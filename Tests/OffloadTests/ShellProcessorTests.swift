@@ -105,6 +105,21 @@ struct ShellProcessorTests {
         }
     }
 
+    @Test("a command inherits no descriptor of the worker beyond stdin, stdout and stderr")
+    func noInheritedDescriptors() async throws {
+        // A descriptor the worker's process holds open without close-on-exec, as its listening socket was.
+        let held = open("/dev/null", O_RDONLY)
+        try #require(held > 2)
+        defer { close(held) }
+        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+            let id = try await shellJob(server, files: [], data: [
+                "commands": .array([.string("test ! -e /proc/$$/fd/\(held) || { echo leaked; exit 1; }")]),
+            ], options: ["maxAttempts": 1])
+            let done = try await server.waitFor(id) { $0["status"] == "COMPLETED" || $0["status"] == "FAILED" }
+            #expect(done["status"] == "COMPLETED", "the command saw descriptor \(held): \(done.jsonString())")
+        }
+    }
+
     @Test("bad shell data is refused at submit with 422")
     func validation() async throws {
         try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in

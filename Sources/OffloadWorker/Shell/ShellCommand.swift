@@ -39,6 +39,7 @@ struct ShellCommand {
         for fd in [stdoutPipe[0], stdoutPipe[1], stderrPipe[0], stderrPipe[1]] {
             posix_spawn_file_actions_addclose(&actions, fd)
         }
+        Self.closeInherited(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -82,6 +83,28 @@ struct ShellCommand {
             return status
         } onCancel: {
             kill(-group, SIGKILL)
+        }
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc 2.34+'s `posix_spawn_file_actions_addclosefrom_np`, looked up at run time (Swift's Glibc module
+    /// does not declare it).
+    private static let closeFrom: CloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: CloseFrom.self) }
+
+    /// Closes every descriptor above stderr in the child. Without it a command inherited the server's listening
+    /// socket, its database files and other commands' pipes; a `sleep` left running after a kill -9 of the server
+    /// kept its port bound, so the server could not start again until the command ended (found by the chaos soak).
+    private static func closeInherited(_ actions: inout posix_spawn_file_actions_t) {
+        if let closeFrom {
+            _ = closeFrom(&actions, 3)
+            return
+        }
+        // An older C library: the descriptors open now (one closed meanwhile is skipped by posix_spawn).
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap(Int32.init) where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
         }
     }
 

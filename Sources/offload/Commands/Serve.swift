@@ -20,6 +20,8 @@ struct Serve: AsyncParsableCommand {
     var sqliteSync = "normal"
     @Option(help: "Seconds between SSE keep-alive comments.") var sseKeepAlive = 15.0
     @Option(help: "Largest request body in bytes.") var maxBodyBytes = 10 * 1024 * 1024
+    @Option(help: "Seconds a new connection has to send its request head (slow clients are closed).")
+    var headerTimeout = 10.0
     @Option(help: "Days finished jobs are kept (0: forever).") var retentionDays = 7.0
     @Option(help: "Default timeout of a processing type, TYPE=SECONDS (repeatable).") var typeTimeout: [String] = []
     @Option(help: "Largest shell bundle (POST /api/files) in bytes.") var maxBundleBytes = 50 * 1024 * 1024
@@ -52,6 +54,8 @@ struct Serve: AsyncParsableCommand {
         configuration.durability = durability
         configuration.sseKeepAlive = .milliseconds(Int64(sseKeepAlive * 1000))
         configuration.maxBodyBytes = maxBodyBytes
+        guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0") }
+        configuration.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
         configuration.maxBundleBytes = maxBundleBytes
         guard rateLimit >= 0, rateBurst >= 1, maxStreamsPerKey >= 1 else {
             throw ValidationError("--rate-limit must be 0 or more, --rate-burst and --max-streams-per-key 1 or more")
