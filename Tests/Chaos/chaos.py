@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--json", help="also write the figures to this file")
     arguments = parser.parse_args()
     seed = arguments.seed if arguments.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
-    seconds = 45.0 if arguments.short or arguments.minutes is None else arguments.minutes * 60
+    seconds = 20.0 if arguments.short or arguments.minutes is None else arguments.minutes * 60
     scenarios = arguments.scenario or ["postgres", "sqlite", "hostile"]
     binary = os.path.abspath(arguments.offload)
 
@@ -54,6 +54,7 @@ def main():
         print(text, flush=True)
 
     root = tempfile.mkdtemp(prefix="offload-chaos-")
+    os.chmod(root, 0o755)  # PostgreSQL runs as `postgres` in a folder below it
     log(f"chaos: seed {seed}, {seconds:.0f} s of faults per scenario, rate {arguments.rate}/s, work in {root}")
     results, failures = {}, []
     total = {name: 0 for name in COUNTS}
@@ -68,7 +69,9 @@ def main():
                 failures += [f"[hostile] {problem}" for problem in problems]
                 log(f"chaos[hostile]: {json.dumps(figures)} ({time.monotonic() - started:.0f} s)")
                 continue
-            summary, problems = soak.run(name, binary, root, seed, seconds, arguments.rate, log)
+            # Short: one round of every fault kind, 1.5-3 s apart; long: a fault every 3-7 s.
+            gaps = (1.5, 3.0) if arguments.short or arguments.minutes is None else (3.0, 7.0)
+            summary, problems = soak.run(name, binary, root, seed, seconds, arguments.rate, log, gaps)
             results[name] = summary
             failures += [f"[{name}] {problem}" for problem in problems]
             for key in COUNTS:

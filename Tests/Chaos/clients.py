@@ -136,7 +136,7 @@ class Submitter(threading.Thread):
 
 
 def submit(servers, ledger, jobs, target, stop, deadline_seconds=120.0):
-    """Sends `jobs` (single or batch) until answered 201, moving to the next server on any failure."""
+    """Sends `jobs` (single or batch) until answered, moving to the next server on any failure."""
     with ledger.lock:
         ledger.attempted.update(key for key, _, _ in jobs)
     single = len(jobs) == 1
@@ -152,7 +152,8 @@ def submit(servers, ledger, jobs, target, stop, deadline_seconds=120.0):
             status, answer = None, None
         if status is not None:
             ledger.count(status)
-        if status == 201:
+        # 201: stored now; 200: the key's job was stored by an earlier attempt whose answer was lost.
+        if status in (200, 201):
             answered = [answer] if single else answer["jobs"]
             for (key, _, expectation), job in zip(jobs, answered):
                 ledger.acknowledge(key, job["jobId"], expectation)

@@ -14,6 +14,7 @@ import threading
 import time
 
 import clients
+import invariants
 import processes
 
 LEASE_SECONDS = 5
@@ -27,16 +28,20 @@ class Fault:
         return f"{self.at:.1f}s {self.kind} {self.target} ({self.down:.1f}s down)"
 
 
-def schedule(rng, kinds, seconds):
-    """Faults every 3-7 s over `seconds`, each kind in turn of a seeded shuffle so every kind comes up."""
-    faults, at, cycle = [], 2.0, []
-    while at < seconds - 2:
+def schedule(rng, kinds, seconds, gaps):
+    """Faults `gaps` (min, max) seconds apart over `seconds`, each kind in turn of a seeded shuffle so every kind
+    comes up; at least one whole round, however long that takes."""
+    faults, at, cycle, rounds = [], 2.0, [], 0
+    while at < seconds - 2 or rounds == 0 or cycle:
         if not cycle:
+            if rounds and at >= seconds - 2:
+                break
             cycle = list(kinds)
             rng.shuffle(cycle)
+            rounds += 1
         kind, target = cycle.pop()
         faults.append(Fault(at, kind, target, 0.5 + rng.random() * 2.5))
-        at += 3 + rng.random() * 4
+        at += gaps[0] + rng.random() * (gaps[1] - gaps[0])
     return faults
 
 
@@ -206,14 +211,15 @@ class Clients:
             thread.start()
 
 
-def run(name, binary, root, seed, seconds, rate, log):
+def run(name, binary, root, seed, seconds, rate, log, gaps):
     """Runs one scenario; answers (summary dict, failures list)."""
     scenario = Scenario(name, binary, root, seed, seconds, rate, log)
     try:
         scenario.start()
         ledger = clients.Ledger()
         api = Clients(scenario, ledger)
-        faults = schedule(scenario.rng, scenario.fault_kinds(), seconds)
+        faults = schedule(scenario.rng, scenario.fault_kinds(), seconds, gaps)
+        seconds = max(seconds, faults[-1].at + faults[-1].down + 2)
         log(f"chaos[{name}]: seed {seed}, {len(faults)} faults: " + "; ".join(map(str, faults)))
         began = time.monotonic()
         api.start()
@@ -229,7 +235,6 @@ def run(name, binary, root, seed, seconds, rate, log):
         for thread in api.threads + api.batch_senders:
             thread.join(timeout=150)
         log(f"chaos[{name}]: faults over after {time.monotonic() - began:.0f} s; draining")
-        import invariants
         return invariants.check(scenario, api, ledger, log)
     finally:
         scenario.stop()
