@@ -73,6 +73,32 @@ struct WebhookTests {
         }
     }
 
+    @Test("one round sends every due delivery, however many more than a claim holds")
+    func backlog() async throws {
+        let receiver = Receiver()
+        try await receiver.run(statuses: []) { url in
+            try await withStore(.sqlite) { store in
+                // The sender claims what is due by the clock.
+                let now = Date()
+                let count = WebhookSender.claimSize * 3 + 5
+                let jobs = (0..<count).map {
+                    NewJob(jobId: "job_\($0)", processingType: "noop", data: 1, options: ["webhookUrl": .string(url)], runAt: now,
+                        tenant: "acme", createdAt: now)
+                }
+                _ = try await store.submit(jobs)
+                for leased in try await store.lease(LeaseRequest(workerId: "w", processingTypes: nil, limit: count, leaseDuration: 30, now: now)) {
+                    _ = try await store.complete(jobId: leased.job.jobId, leaseToken: leased.leaseToken, result: 1, at: now)
+                }
+                let sender = WebhookSender(
+                    store: store, secret: "webhook-test-secret-0123456789abcdef", retryBase: 2, maxAttempts: 3,
+                    interval: .seconds(1), logger: Logger(label: "test"))
+                try await sender.sendDue()
+                #expect(receiver.calls.withLock { $0.count } == count)
+                #expect(try await store.claimWebhooks(now: now.addingTimeInterval(3_600), claimFor: 60, limit: 10).isEmpty)
+            }
+        }
+    }
+
     @Test("the final job is POSTed signed with HMAC-SHA256, and a failed delivery is retried with backoff")
     func delivery() async throws {
         let receiver = Receiver()
