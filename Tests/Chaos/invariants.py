@@ -109,6 +109,7 @@ def check(scenario, api, ledger, log):
 
     counts = {"COMPLETED": 0, "FAILED": 0, "CANCELLED": 0}
     twice, wrong = [], []
+    rerun = 0  # jobs that ran again after their worker died or froze (not the flaky and failing kinds)
     logs = {}
     for key, (job_id, expectation) in acknowledged.items():
         job = jobs.get(job_id)
@@ -116,6 +117,8 @@ def check(scenario, api, ledger, log):
             continue
         if job["status"] in counts:
             counts[job["status"]] += 1
+        if job.get("attempt", 1) > 1 and not expectation.get("retried") and expectation["status"] != "FAILED":
+            rerun += 1
         log_events = events(reader, job_id)
         logs[job_id] = log_events
         finals = [event for event in log_events if event["kind"] in clients.FINAL_KINDS]
@@ -190,7 +193,7 @@ def check(scenario, api, ledger, log):
         "cancelled": counts["CANCELLED"], "lost": len(lost), "doubled": len(doubled) + len(strangers) + len(twice),
         "wrong": len(wrong), "stuck": len(stuck), "sse gaps": gaps, "sse duplicates": duplicates,
         "webhooks missing": len(missing_hooks),
-        "follows": len(follows), "reconnects": sum(r["reconnects"] for r in follows),
+        "rerun after a lost lease": rerun, "follows": len(follows), "reconnects": sum(r["reconnects"] for r in follows),
         "unfinished follows": unfinished_follows, "answers": answers, "while disk full": during_full,
         "faults": dict(scenario.injected), "server errors": len(server_errors),
     }

@@ -7,7 +7,6 @@ SQLite: 1 `offload serve` whose data directory is a small tmpfs the harness fill
 import os
 import random
 import secrets
-import shutil
 import signal
 import subprocess
 import threading
@@ -100,9 +99,10 @@ class Scenario:
     def fault_kinds(self):
         kinds = []
         for server in self.servers:
-            kinds += [("kill9", server.name), ("sigterm", server.name), ("kill9-mid-batch", server.name)]
+            kinds += [("kill9", server.name), ("sigterm", server.name), ("kill9-mid-batch", server.name),
+                      ("sigstop", server.name)]
         for agent in self.agents:
-            kinds += [("kill9", agent.name), ("sigterm", agent.name)]
+            kinds += [("kill9", agent.name), ("sigterm", agent.name), ("sigstop", agent.name)]
         if self.postgres:
             kinds += [("postgres-restart", "fast"), ("postgres-restart", "immediate")]
         if self.tmpfs:
@@ -124,6 +124,13 @@ class Scenario:
             return
         target = self.process(fault.target)
         if not target.running:
+            return
+        if fault.kind == "sigstop":
+            # Frozen past its leases, as a VM paused by its host: its jobs run elsewhere meanwhile, and what it
+            # reports when it wakes carries stale lease tokens that must be refused, never stored.
+            target.signal(signal.SIGSTOP)
+            time.sleep(LEASE_SECONDS + 1 + fault.down)
+            target.signal(signal.SIGCONT)
             return
         if fault.kind == "kill9":
             target.kill9()
