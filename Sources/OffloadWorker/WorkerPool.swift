@@ -6,7 +6,9 @@ import Synchronization
 /// Runs leased jobs with a fixed number of slots until graceful shutdown.
 ///
 /// On shutdown it stops leasing, lets running jobs finish for `shutdownGrace`, then stops the rest and
-/// hands them back to PENDING, so a clean stop leaves no job in PROCESSING.
+/// hands them back to PENDING, so a clean stop leaves no job in PROCESSING. Reports that cannot reach the
+/// source then get as long again before they are given up, so a worker whose store or server is gone still
+/// exits; the jobs of reports given up run again once their leases expire.
 public final class WorkerPool: Service {
     public struct Configuration: Sendable {
         public var concurrency: Int
@@ -14,7 +16,7 @@ public final class WorkerPool: Service {
         public var heartbeatInterval: Duration
         /// How long one lease call may wait for work before the slot checks in again.
         public var leaseWait: Duration
-        /// How long a final report (complete, fail) is retried while the source is unreachable.
+        /// How long a final report (complete, fail) is retried while the source is unreachable (until shutdown).
         public var reportPatience: Duration
 
         public init(
@@ -46,6 +48,8 @@ public final class WorkerPool: Service {
     private let logger: Logger
     private let running = Mutex<[String: (LeaseRef, Latch<StopReason>)]>([:])
     private let draining = Latch<Void>()
+    /// Set `shutdownGrace` after running jobs were stopped at shutdown: reports stop being retried.
+    private let reportsGivenUp = Latch<Void>()
     /// Jobs running or about to run; at most `configuration.concurrency`.
     private let busy = Atomic<Int>(0)
     /// Lease calls that failed in a row (for the backoff).
@@ -171,18 +175,17 @@ public final class WorkerPool: Service {
         }
         self.logger.debug("job started", metadata: ["jobId": "\(ref.jobId)", "attempt": "\(leased.job.attempt)"])
         let source = self.source
-        let patience = configuration.reportPatience
         let context = JobContext(
             job: leased.job,
             sink: { events in
                 // Events wait (and the processor with them) while the source is away: none is dropped.
-                let cancelRequested = try await Self.retryingWhileUnavailable(patience: patience, logger: logger()) {
+                let cancelRequested = try await self.retryingWhileUnavailable(logger: logger()) {
                     try await source.report(ref, events: events)
                 }
                 if cancelRequested { stop.set(.cancelled) }
             },
             files: { fileId in
-                try await Self.retryingWhileUnavailable(patience: patience, logger: logger()) { try await source.file(fileId) }
+                try await self.retryingWhileUnavailable(logger: logger()) { try await source.file(fileId) }
             })
         let outcome = await withTaskGroup(of: Outcome?.self) { group -> Outcome in
             group.addTask {
@@ -227,12 +230,15 @@ public final class WorkerPool: Service {
     }
 
     /// Sends a final report, retrying while the source is unreachable (for up to `reportPatience`: by then
-    /// the lease has long expired and the server would refuse it); a refused report (stale lease) is dropped.
+    /// the lease has long expired and the server would refuse it, or until reports are given up at shutdown);
+    /// a refused report (stale lease) is dropped.
     private func deliver(_ what: String, _ leased: LeasedJob, _ send: @escaping @Sendable (LeaseRef) async throws -> Void) async {
         let ref = LeaseRef(jobId: leased.job.jobId, leaseToken: leased.leaseToken)
         let logger = { self.jobLogger(ref.jobId, report: what) }
         do {
-            try await Self.retryingWhileUnavailable(patience: configuration.reportPatience, logger: logger()) { try await send(ref) }
+            try await retryingWhileUnavailable(logger: logger()) { try await send(ref) }
+        } catch OffloadError.unavailable(let message) where reportsGivenUp.value != nil {
+            logger().warning("report given up at shutdown: the job runs again once its lease expires", metadata: ["error": "\(message)"])
         } catch {
             logger().warning("report refused", metadata: ["error": "\(error)"])
         }
@@ -247,17 +253,20 @@ public final class WorkerPool: Service {
     }
 
     /// Runs `call` until it succeeds or fails for another reason than the source being unavailable, waiting
-    /// 100 ms, then twice as long each time (at most 5 s), for up to `patience`.
-    private static func retryingWhileUnavailable<T: Sendable>(
-        patience: Duration, logger: @autoclosure () -> Logger, _ call: () async throws -> T
+    /// 100 ms, then twice as long each time (at most 5 s), for up to `reportPatience` or until reports are
+    /// given up at shutdown.
+    private func retryingWhileUnavailable<T: Sendable>(
+        logger: @autoclosure () -> Logger, _ call: () async throws -> T
     ) async throws -> T {
-        let deadline = ContinuousClock.now + patience
+        let deadline = ContinuousClock.now + configuration.reportPatience
         var delay = Duration.milliseconds(100)
         var attempt = 1
         while true {
             do {
                 return try await call()
-            } catch OffloadError.unavailable(let message) where ContinuousClock.now < deadline && !Task.isCancelled {
+            } catch OffloadError.unavailable(let message)
+                where ContinuousClock.now < deadline && !Task.isCancelled && reportsGivenUp.value == nil
+            {
                 logger().warning("report failed, retrying", metadata: ["attempt": "\(attempt)", "error": "\(message)"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
@@ -296,6 +305,8 @@ public final class WorkerPool: Service {
         try? await Task.sleep(for: configuration.shutdownGrace)
         let all = running.withLock { $0.values.map(\.1) }
         for latch in all { latch.set(.shutdown) }
+        try? await Task.sleep(for: configuration.shutdownGrace)
+        reportsGivenUp.set(())
     }
 }
 

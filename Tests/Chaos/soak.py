@@ -77,10 +77,13 @@ class Scenario:
                     self.binary, "server-" + letter, processes.free_port(), data, self.postgres.url,
                     self.environment, self.logs, server_flags))
         else:
-            # The data directory on a tmpfs of its own, so the harness can fill it up.
+            # The data directory on a tmpfs of its own, so the harness can fill it up. Sized for the run: the
+            # store takes about 3 KB a job (its events, webhook deliveries and WAL), and a long run filled 96 MB
+            # in 13 minutes on its own.
             self.tmpfs = os.path.join(self.root, "data")
             os.makedirs(self.tmpfs)
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", self.tmpfs], check=True)
+            megabytes = 96 + int(self.seconds * self.rate * 6 / 1000)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", self.tmpfs], check=True)
             self.servers.append(processes.server(
                 self.binary, "server-a", processes.free_port(), self.tmpfs, None, self.environment, self.logs,
                 server_flags))

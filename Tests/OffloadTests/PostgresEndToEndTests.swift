@@ -80,7 +80,7 @@ struct PostgresEndToEndTests {
             environment: environment)
         let api = TestServer(baseURL: server.baseURL)
         let acknowledged = Locked<[String]>([])
-        let outage = Locked<(health: Int, ready: Int)?>(nil)
+        let outage = Locked<(health: Int, ready: Int, batch: Int)?>(nil)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for submitter in 0..<4 {
                 group.addTask {
@@ -104,13 +104,18 @@ struct PostgresEndToEndTests {
                 try await PostgresCluster.offPool { try cluster.stop() }
                 let health = try await api.call("GET", "/health").status
                 let ready = try await api.call("GET", "/ready").status
-                outage.withLock { $0 = (health, ready) }
+                // A type no processor knows is looked up among the registered workers, in the store: that
+                // lookup failing is the server's trouble (503, retry), not an invalid item (422).
+                let batch = try await api.call(
+                    "POST", "/api/jobs/batch", key: key, json: ["jobs": [["processingType": "made.up", "data": [:]]]]).status
+                outage.withLock { $0 = (health, ready, batch) }
                 try await PostgresCluster.offPool { try cluster.start() }
             }
             try await group.waitForAll()
         }
         #expect(outage.withLock { $0?.health } == 200)
         #expect(outage.withLock { $0?.ready } == 503)
+        #expect(outage.withLock { $0?.batch } == 503)
         let ids = acknowledged.withLock { $0 }
         for id in ids {
             let job = try await api.waitFor(id, key: key, timeout: .seconds(30)) { $0["status"] == "COMPLETED" }

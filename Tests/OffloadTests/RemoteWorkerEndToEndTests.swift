@@ -183,6 +183,29 @@ struct RemoteWorkerEndToEndTests {
         #expect(try await worker.waitForExit() == 0)
     }
 
+    @Test("SIGTERM while the server is down: the worker gives its reports up after twice its grace and exits; the job runs again")
+    func drainWithoutServer() async throws {
+        let port = try freeLoopbackPort()
+        let cluster = try await Cluster.start(leaseSeconds: 2, port: port)
+        defer { cluster.directory.remove() }
+        let worker = try await cluster.worker("w1", ["--shutdown-grace", "1"])
+        let id = try await cluster.shellJob([], commands: ["echo started; sleep 30"])
+        _ = try await cluster.waitForLine(id, prefix: "started")
+        cluster.server.signal(SIGKILL)
+        #expect(try await cluster.server.waitForExit() == SIGKILL)
+        worker.signal(SIGTERM)
+        // Grace 1 s for the job, 1 s for its hand-back (and one backoff of at most 5 s): without a bound on
+        // the reports at shutdown, the release was retried for 10 minutes.
+        #expect(try await worker.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(worker.logText.contains("report given up at shutdown"))
+        let restarted = try await Cluster.start(leaseSeconds: 2, port: port, directory: cluster.directory)
+        let again = try await restarted.worker("w2", ["--shutdown-grace", "1"])
+        let rerun = try await restarted.api.waitFor(id, timeout: .seconds(30)) { $0["status"] == "PROCESSING" && $0["attempt"] == 2 }
+        #expect(rerun["workerId"]?.stringValue == restarted.workerId("w2"), "\(rerun.jsonString())")
+        again.signal(SIGTERM)
+        #expect(try await again.waitForExit() == 0)
+    }
+
     @Test("llm.chat on a remote worker: tokens stream back, a refused key fails at once, 429 waits for Retry-After")
     func remoteLLM() async throws {
         try await FakeLLM.with { fake in
