@@ -77,9 +77,9 @@ class Scenario:
                     self.binary, "server-" + letter, processes.free_port(), data, self.postgres.url,
                     self.environment, self.logs, server_flags))
         else:
-            # The data directory on a tmpfs of its own, so the harness can fill it up. Sized for the run: the
-            # store takes about 3 KB a job (its events, webhook deliveries and WAL), and a long run filled 96 MB
-            # in 13 minutes on its own.
+            # The data directory on a tmpfs of its own, so the harness can fill it up. Sized for the run at twice
+            # what the store takes, about 3 KB a job (its events, webhook deliveries and WAL): a long run filled
+            # a fixed 96 MB in 13 minutes on its own.
             self.tmpfs = os.path.join(self.root, "data")
             os.makedirs(self.tmpfs)
             megabytes = 96 + int(self.seconds * self.rate * 6 / 1000)

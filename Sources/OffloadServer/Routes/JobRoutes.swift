@@ -129,10 +129,9 @@ struct JobRoutes {
             for (index, item) in items.enumerated() {
                 do {
                     jobs.append(try await prepare(item, tenant: identity.tenant, jobId: jobIds[index], now: now))
-                } catch OffloadError.unavailable(let message) {
-                    // A lookup in the store failed: the whole batch is worth retrying, no item is invalid.
-                    throw OffloadError.unavailable(message)
                 } catch let error as OffloadError {
+                    // A lookup in the store failed: the whole batch is worth retrying, no item is invalid.
+                    if case .unavailable = error { throw error }
                     problems.append(["index": .int(Int64(index)), "code": .string(error.code), "message": .string(error.message)])
                 }
             }
