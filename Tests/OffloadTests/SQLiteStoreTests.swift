@@ -68,6 +68,26 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a job submitted to a paused queue wakes no parked lease: one commit per submit, not a lease walk after each")
+    func pausedQueueSubmitsWakeNothing() async throws {
+        try await withStore(.sqlite) { store in
+            let now = Date()
+            let sqlite = try #require(store as? SQLiteJobStore)
+            try await store.setQueue("default", paused: true, at: now)
+            let ticket = try #require(store.parkLease(
+                LeaseRequest(workerId: "w", processingTypes: ["noop"], limit: 4, leaseDuration: 30, now: now, labels: [])))
+            let before = sqlite.commitStatistics
+            let generation = store.eventBus.work.generation
+            for i in 0..<20 {
+                _ = try await store.submit([NewJob(jobId: "job_p\(i)", processingType: "noop", data: .null, runAt: now, tenant: "t", createdAt: now)])
+            }
+            #expect(sqlite.commitStatistics.commits - before.commits == 20)
+            #expect(store.eventBus.work.generation == generation)
+            try await store.setQueue("default", paused: false, at: now)
+            #expect(await ticket.jobs().count == 4)
+        }
+    }
+
     @Test("the database is in WAL mode and survives reopening")
     func walAndReopen() async throws {
         let directory = try TemporaryDirectory()

@@ -154,7 +154,9 @@ public final class SQLiteJobStore: JobStoreService {
                 let events = indices.map { Self.pendingEvent(jobs[$0]) }
                 try Self.insert(events, db)
                 effects.events += events
-                effects.workAvailable = true
+                // A job in a paused queue wakes no lease: each would walk the queue's waiting jobs for nothing
+                // (a paused queue of 10,000 made every submit cost a walk of them all). Resuming wakes them.
+                effects.workAvailable = try effects.workAvailable || Self.anyUnpaused(indices.map { jobs[$0].queue }, db)
                 for index in indices { outcomes[index] = SubmitOutcome(job: Self.pendingJob(jobs[index]), created: true) }
             }
             // Jobs without an idempotency or cache key need no lookup: they are inserted together below.
@@ -185,6 +187,15 @@ public final class SQLiteJobStore: JobStoreService {
             try insertNew(plain)
             return (outcomes.map { $0! }, effects)
         }
+    }
+
+    /// Whether any of `queues` is not paused.
+    private static func anyUnpaused(_ queues: [String], _ db: Database) throws -> Bool {
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM paused_queues WHERE queue = ?")
+        for queue in Set(queues) {
+            if try Int.fetchOne(statement, arguments: [queue]) == nil { return true }
+        }
+        return false
     }
 
     private typealias EncodedJob = (data: String, options: String, labels: String?)
