@@ -8,4 +8,8 @@ struct JobRow {
     var lastSeq: Int64
     var leaseToken: String?
     var leaseExpiresAt: Date?
+    /// The status events this row stands for instead of event rows (see `InlineEvents`).
+    var inline: InlineEvents = []
+    /// The seq of the current attempt's PROCESSING event when the row stands for it (nil: none, or stored).
+    var processingSeq: Int64?
 }

@@ -48,7 +48,7 @@ struct DashboardTests {
         }) { server in
             try? FileManager.default.removeItem(atPath: screenshotDirectory)
             // The python3 on PATH: the one .ci/run installed Selenium for.
-            let (status, output) = try runProgram("/usr/bin/env", ["python3", browserScript], environment: [
+            let (status, output) = try await runProgram("/usr/bin/env", ["python3", browserScript], environment: [
                 "OFFLOAD_URL": server.baseURL, "OFFLOAD_ADMIN_KEY": TestServer.adminKey, "SCREENSHOT_DIR": screenshotDirectory,
             ])
             #expect(status == 0, "\(output.suffix(8_000))")

@@ -43,7 +43,7 @@ private func follow(_ http: HTTPClient, _ url: String, lastEventId: String? = ni
 @Suite("Deployment kit (deploy/) and examples", .serialized)
 struct DeployKitTests {
     @Test("the systemd units pass systemd-analyze verify without a warning")
-    func systemdUnits() throws {
+    func systemdUnits() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var units: [String] = []
@@ -57,7 +57,7 @@ struct DeployKitTests {
                 .write(toFile: path, atomically: true, encoding: .utf8)
             units.append(path)
         }
-        let verified = try runProgram("/usr/bin/systemd-analyze", ["verify", "--man=no"] + units)
+        let verified = try await runProgram("/usr/bin/systemd-analyze", ["verify", "--man=no"] + units)
         #expect(verified.status == 0)
         #expect(verified.output.isEmpty, "\(verified.output)")
     }
@@ -66,7 +66,7 @@ struct DeployKitTests {
     func nginx() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let certificate = try runProgram("/usr/bin/openssl", [
+        let certificate = try await runProgram("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem",
         ])
@@ -99,7 +99,7 @@ struct DeployKitTests {
                     include \(temp)/site.conf;
                 }
                 """.write(toFile: temp + "/nginx.conf", atomically: true, encoding: .utf8)
-            let syntax = try runProgram("/usr/sbin/nginx", ["-t", "-c", temp + "/nginx.conf", "-p", temp])
+            let syntax = try await runProgram("/usr/sbin/nginx", ["-t", "-c", temp + "/nginx.conf", "-p", temp])
             #expect(syntax.status == 0, "\(syntax.output)")
             let nginx = Process()
             nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
@@ -173,13 +173,13 @@ struct DeployKitTests {
         try await TestServer.with(configure: { $0.workers = 1 }) { server in
             let script = repositoryRoot.appendingPathComponent("examples/curl/submit-and-watch.sh").path
             let environment = ["OFFLOAD_URL": server.baseURL, "OFFLOAD_API_KEY": TestServer.adminKey]
-            let done = try runProgram("/bin/bash", [script, "type1", #"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#], environment: environment)
+            let done = try await runProgram("/bin/bash", [script, "type1", #"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#], environment: environment)
             #expect(done.status == 0, "\(done.output)")
             #expect(done.output.hasPrefix("submitted job_"))
             #expect(done.output.components(separatedBy: "\nprogress ").count == 3)
             #expect(done.output.contains("\ncompleted {"))
             #expect(done.output.hasSuffix("COMPLETED\n"))
-            let failing = try runProgram("/bin/bash", [script, "type1", "5"], environment: environment)
+            let failing = try await runProgram("/bin/bash", [script, "type1", "5"], environment: environment)
             #expect(failing.status != 0)
         }
     }

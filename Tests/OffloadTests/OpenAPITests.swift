@@ -37,7 +37,7 @@ struct OpenAPITests {
             defer { workDirectory.remove() }
             // The long poll is left out: a registered worker's lease rightly waits up to 60 s (WorkerAPITests
             // covers it).
-            let (status, output) = try runProgram(tool, [
+            let (status, output) = try await runProgram(tool, [
                 "run", server.baseURL + "/openapi.json", "-H", "X-API-Key: \(TestServer.adminKey)",
                 "--checks", "not_a_server_error,response_schema_conformance", "--phases", "examples,coverage,fuzzing",
                 "-n", "10", "--request-timeout", "15", "--exclude-operation-id", "lease", "--no-color",

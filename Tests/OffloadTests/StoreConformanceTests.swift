@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OffloadCore
 import OffloadStore
+import Synchronization
 import Testing
 
 /// The stores every store behaviour is checked against. A new store adds a case here and passes every test.
@@ -491,6 +492,70 @@ struct StoreConformanceTests {
             #expect(try await store.deleteKey(id: "key_1"))
             #expect(try await !store.deleteKey(id: "key_1"))
             #expect(try await store.key(secretHash: "abc") == nil)
+        }
+    }
+
+    @Test("a job's stored log is exactly what was published, in every lifecycle step, read whole or page by page",
+        arguments: StoreKind.allCases)
+    func eventLogReplaysWhatWasPublished(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let published = Mutex<[String: [JobEvent]]>([:])
+            for id in ["job_a", "job_b", "job_c", "job_d"] {
+                _ = store.eventBus.follow(jobId: id) { delivery in
+                    if case .event(let event) = delivery { published.withLock { $0[event.jobId, default: []].append(event) } }
+                }
+            }
+            _ = try await store.submit([newJob("job_a"), newJob("job_b", maxAttempts: 2), newJob("job_c"), newJob("job_d", type: "type1")])
+            // job_d: runs once and completes (the common case).
+            let once = try #require(try await lease(store, types: ["type1"]).first)
+            _ = try await store.complete(jobId: "job_d", leaseToken: once.leaseToken, result: ["ok": true], at: t0)
+            // job_a: fails once and is retried by its backoff, fails for good, is retried by hand, handed back,
+            // then cancelled while it runs.
+            var held = try #require(try await lease(store, types: ["noop"]).first)
+            #expect(held.job.jobId == "job_a")
+            _ = try await store.report(
+                jobId: "job_a", leaseToken: held.leaseToken, events: [.progress(40, message: "half"), .log("line")], at: t0)
+            _ = try await store.fail(
+                jobId: "job_a", leaseToken: held.leaseToken, error: "boom", result: nil, retryAt: { _ in t0 }, at: t0)
+            held = try #require(try await lease(store, types: ["noop"]).first { $0.job.jobId == "job_a" })
+            _ = try await store.fail(
+                jobId: "job_a", leaseToken: held.leaseToken, error: "again", result: nil, retryAt: { _ in nil }, at: t0)
+            _ = try await store.retry(jobId: "job_a", tenant: nil, at: t0)
+            held = try #require(try await lease(store, types: ["noop"]).first { $0.job.jobId == "job_a" })
+            _ = try await store.release(jobId: "job_a", leaseToken: held.leaseToken, at: t0)
+            held = try #require(try await lease(store, types: ["noop"]).first { $0.job.jobId == "job_a" })
+            _ = try await store.cancel(jobId: "job_a", tenant: nil, at: t0)
+            _ = try await store.acknowledgeCancel(jobId: "job_a", leaseToken: held.leaseToken, at: t0)
+            // job_b: its lease expires twice, the second time on its last attempt; job_c: cancelled while PENDING.
+            _ = try await store.cancel(jobId: "job_c", tenant: nil, at: t0)
+            for round in 1...2 {
+                let later = t0.addingTimeInterval(Double(round) * 100)
+                _ = try #require(try await lease(store, limit: 5, types: ["noop"], at: later, seconds: 1).first { $0.job.jobId == "job_b" })
+                _ = try await store.requeueExpiredLeases(now: later.addingTimeInterval(10))
+            }
+
+            let sent = published.withLock { $0 }
+            #expect(sent["job_a"]?.last?.kind == .cancelled)
+            #expect(sent["job_b"]?.last?.kind == .failed)
+            #expect(sent["job_c"]?.map(\.kind) == [.status, .cancelled])
+            #expect(sent["job_d"]?.map(\.kind) == [.status, .status, .completed])
+            for (id, events) in sent {
+                #expect(events.map(\.seq) == Array(1...Int64(events.count)), "\(id): seqs without gaps")
+                let stored = try await store.events(jobId: id, after: 0, limit: 100)
+                #expect(stored.map(\.seq) == events.map(\.seq), "\(id)")
+                #expect(stored.map(\.kind) == events.map(\.kind), "\(id)")
+                #expect(stored.map(\.data) == events.map(\.data), "\(id)")
+                for (read, sent) in zip(stored, events) {
+                    #expect(abs(read.at.timeIntervalSince(sent.at)) < 0.001, "\(id) seq \(read.seq)")
+                }
+                for after in 0..<Int64(events.count) {
+                    let page = try await store.events(jobId: id, after: after, limit: 2)
+                    #expect(page.map(\.seq) == Array(events.map(\.seq).drop(while: { $0 <= after }).prefix(2)), "\(id) after \(after)")
+                }
+                let snapshot = try #require(try await store.snapshot(jobId: id, tenant: nil, after: 0, limit: 100))
+                #expect(snapshot.lastSeq == Int64(events.count))
+                #expect(snapshot.events.map(\.seq) == events.map(\.seq))
+            }
         }
     }
 }

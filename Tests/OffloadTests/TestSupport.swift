@@ -44,8 +44,24 @@ func freeLoopbackPort() throws -> Int {
 
 /// Runs a program to its end (in `directory`, with `environment` added to this process's); answers its exit
 /// status and what it wrote to stdout and stderr.
+///
+/// The wait runs on a thread of its own: a test blocked in it for minutes (the chaos soak, the browser test)
+/// would otherwise hold one of the two threads of Swift's cooperative pool, and two such tests at once stalled
+/// every in-process test server of the run until they ended.
 func runProgram(
     _ program: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
+) async throws -> (status: Int32, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result {
+                try runProgramBlocking(program, arguments, environment: environment, directory: directory)
+            })
+        }.start()
+    }
+}
+
+private func runProgramBlocking(
+    _ program: String, _ arguments: [String], environment: [String: String], directory: String?
 ) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)

@@ -171,14 +171,7 @@ extension PostgresJobStore {
                 ).get()
             }
             try await self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, connection)
-            if lease.cancelRequested {
-                return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection, error: error)
-            }
-            if lease.attempt < lease.maxAttempts, let runAt = retryAt(lease.attempt) {
-                return try await self.requeue(
-                    jobId: jobId, runAt: runAt, at: at, connection, reason: "failed", error: error, uncountAttempt: false)
-            }
-            return try await self.finish(jobId: jobId, status: .failed, at: at, connection, error: error)
+            return try await self.end(jobId: jobId, Lifecycle.failed(lease, error: error, retryAt: retryAt), at: at, connection)
         }
     }
 
@@ -192,11 +185,7 @@ extension PostgresJobStore {
     public func release(jobId: String, leaseToken: String, at: Date) async throws -> Job {
         try await write { connection in
             let lease = try await self.checkLease(jobId: jobId, leaseToken: leaseToken, connection)
-            if lease.cancelRequested {
-                return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
-            }
-            return try await self.requeue(
-                jobId: jobId, runAt: at, at: at, connection, reason: "handed back", error: nil, uncountAttempt: true)
+            return try await self.end(jobId: jobId, Lifecycle.released(lease, at: at), at: at, connection)
         }
     }
 
@@ -205,14 +194,12 @@ extension PostgresJobStore {
             guard let row = try await self.fetchJob(id: jobId, tenant: tenant, forUpdate: true, connection) else {
                 throw OffloadError.notFound("no job \(jobId)")
             }
-            switch row.job.status {
-            case .pending:
+            switch try Lifecycle.cancel(row.job) {
+            case .now:
                 return try await self.finish(jobId: jobId, status: .cancelled, at: at, connection)
-            case .processing:
+            case .askWorker:
                 _ = try await connection.query("UPDATE jobs SET cancel_requested = true WHERE id = \(jobId)", logger: self.logger).get()
                 return row.job.askedToCancel()
-            case .completed, .failed, .cancelled:
-                throw OffloadError.conflict("job \(jobId) is already \(row.job.status.rawValue)")
             }
         }
     }
@@ -222,10 +209,7 @@ extension PostgresJobStore {
             guard let row = try await self.fetchJob(id: jobId, tenant: tenant, forUpdate: true, connection) else {
                 throw OffloadError.notFound("no job \(jobId)")
             }
-            guard row.job.status == .failed || row.job.status == .cancelled else {
-                throw OffloadError.conflict(
-                    "only a FAILED or CANCELLED job can be retried; job \(jobId) is \(row.job.status.rawValue)")
-            }
+            try Lifecycle.checkRetry(row.job)
             guard let updated = try await Self.first(connection.query("""
                 UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = \(Timestamps.millis(at)), worker_id = NULL,
                     progress = 0, message = NULL, result = NULL, error = NULL, cancel_requested = false, started_at = NULL,
@@ -262,26 +246,14 @@ extension PostgresJobStore {
             let rows = try await Self.collect(connection.query("""
                 SELECT id, attempt, max_attempts, cancel_requested FROM jobs
                 WHERE status = 'PROCESSING' AND lease_expires_at < \(Timestamps.millis(now))
-                ORDER BY lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED
+                ORDER BY lease_expires_at LIMIT \(Int64(Lifecycle.expiredPerSweep)) FOR UPDATE SKIP LOCKED
                 """, logger: self.logger)) { try $0.decode((String, Int, Int, Bool).self) }
             var effects = WriteEffects()
             for (id, attempt, maxAttempts, cancelRequested) in rows {
-                let step: (Job, WriteEffects)
-                if cancelRequested {
-                    step = try await self.finish(jobId: id, status: .cancelled, at: now, connection)
-                } else {
-                    let message = "lease expired during attempt \(attempt)"
-                    try await self.appendError(jobId: id, attempt: attempt, error: message, at: now, connection)
-                    if attempt < maxAttempts {
-                        step = try await self.requeue(
-                            jobId: id, runAt: now, at: now, connection, reason: "lease expired", error: message,
-                            uncountAttempt: false)
-                    } else {
-                        step = try await self.finish(
-                            jobId: id, status: .failed, at: now, connection, error: "\(message), the last one")
-                    }
-                }
-                effects.merge(step.1)
+                let (error, outcome) = Lifecycle.expired(
+                    Lifecycle.Attempt(attempt: attempt, maxAttempts: maxAttempts, cancelRequested: cancelRequested), at: now)
+                if let error { try await self.appendError(jobId: id, attempt: attempt, error: error, at: now, connection) }
+                effects.merge(try await self.end(jobId: id, outcome, at: now, connection).1)
             }
             return (rows.count, effects)
         }
@@ -304,14 +276,8 @@ extension PostgresJobStore {
 
     // MARK: Transitions
 
-    struct LeaseState {
-        var attempt: Int
-        var maxAttempts: Int
-        var cancelRequested: Bool
-    }
-
     /// Locks the job's row if `leaseToken` still holds it; `notFound` or `conflict` otherwise.
-    private func checkLease(jobId: String, leaseToken: String, _ connection: PostgresConnection) async throws -> LeaseState {
+    private func checkLease(jobId: String, leaseToken: String, _ connection: PostgresConnection) async throws -> Lifecycle.Attempt {
         guard let row = try await Self.first(connection.query("""
             SELECT status, lease_token, attempt, max_attempts, cancel_requested FROM jobs WHERE id = \(jobId) FOR UPDATE
             """, logger: logger), { try $0.decode((String, String?, Int, Int, Bool).self) })
@@ -319,7 +285,7 @@ extension PostgresJobStore {
         guard row.0 == JobStatus.processing.rawValue, row.1 == leaseToken else {
             throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(row.0))")
         }
-        return LeaseState(attempt: row.2, maxAttempts: row.3, cancelRequested: row.4)
+        return Lifecycle.Attempt(attempt: row.2, maxAttempts: row.3, cancelRequested: row.4)
     }
 
     /// Why a report found no lease to write to: the job is gone, or someone else holds it now.
@@ -356,7 +322,7 @@ extension PostgresJobStore {
             RETURNING \(unescaped: PostgresRows.jobColumns())
             """, logger: logger), PostgresRows.jobRow)
         else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
-        let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
+        let kind = status.finalEventKind ?? .completed
         let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: kind, data: row.job.jsonValue, at: at)
         try await insert([event], connection)
         try await queueWebhooks(for: [row.job], at: at, connection)
@@ -379,6 +345,19 @@ extension PostgresJobStore {
             """, logger: logger).get()
     }
 
+    /// Applies the lifecycle's outcome of an attempt that did not complete.
+    private func end(jobId: String, _ outcome: Lifecycle.Outcome, at: Date, _ connection: PostgresConnection) async throws
+        -> (Job, WriteEffects)
+    {
+        switch outcome {
+        case .finish(let status, let error):
+            return try await finish(jobId: jobId, status: status, at: at, connection, error: error)
+        case .requeue(let runAt, let reason, let error, let uncountAttempt):
+            return try await requeue(
+                jobId: jobId, runAt: runAt, at: at, connection, reason: reason, error: error, uncountAttempt: uncountAttempt)
+        }
+    }
+
     /// Puts a running job back to PENDING at `runAt`, optionally not counting the attempt that ends.
     private func requeue(
         jobId: String, runAt: Date, at: Date, _ connection: PostgresConnection, reason: String, error: String?,
@@ -392,12 +371,9 @@ extension PostgresJobStore {
             RETURNING \(unescaped: PostgresRows.jobColumns())
             """, logger: logger), PostgresRows.jobRow)
         else { throw OffloadError.conflict("job \(jobId) cannot go back to PENDING now") }
-        var data: [String: JSONValue] = [
-            "status": "PENDING", "reason": .string(reason), "attempt": .int(Int64(row.job.attempt)),
-            "runAt": .string(Timestamps.format(runAt)),
-        ]
-        if let error { data["error"] = .string(error) }
-        let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: .status, data: .object(data), at: at)
+        let event = JobEvent(
+            jobId: jobId, seq: row.lastSeq, kind: .status,
+            data: Lifecycle.requeueEventData(reason: reason, attempt: row.job.attempt, runAt: runAt, error: error), at: at)
         try await insert([event], connection)
         return (row.job, WriteEffects(events: [event], workAvailable: true))
     }

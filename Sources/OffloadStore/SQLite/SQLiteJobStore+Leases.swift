@@ -45,7 +45,7 @@ extension SQLiteJobStore {
         var sql = """
             UPDATE jobs SET status = 'PROCESSING', attempt = attempt + 1, worker_id = ?,
                 lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, started_at = ?,
-                progress = 0, message = NULL, last_seq = last_seq + 1
+                progress = 0, message = NULL, last_seq = last_seq + 1, processing_seq = last_seq + 1
             WHERE id IN (SELECT id FROM \(ready) WHERE status = 'PENDING' AND run_at <= ?
                 AND queue NOT IN (SELECT queue FROM paused_queues)
             """
@@ -78,19 +78,15 @@ extension SQLiteJobStore {
         var effects = WriteEffects()
         while let row = try rows.next() {
             let jobRow = try SQLiteRows.jobRow(row)
+            // Published, not stored: the row stands for it (`processing_seq`).
             let event = JobEvent(
                 jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: .status,
-                data: [
-                    "status": "PROCESSING", "attempt": .int(Int64(jobRow.job.attempt)),
-                    "workerId": .string(request.workerId),
-                ],
-                at: request.now)
+                data: .processing(attempt: jobRow.job.attempt, workerId: request.workerId), at: request.now)
             effects.events.append(event)
             leased.append(LeasedJob(
                 job: jobRow.job, leaseToken: jobRow.leaseToken ?? "",
                 leaseExpiresAt: jobRow.leaseExpiresAt ?? request.now))
         }
-        try Self.insert(effects.events, db)
         return (leased.sorted(by: LeasedJob.leaseOrder), effects)
     }
 
@@ -165,7 +161,7 @@ extension SQLiteJobStore {
                     WITH done (job_id, token, value, at_ms) AS (VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?)")))
                     UPDATE jobs SET status = 'COMPLETED', completed_at = done.at_ms, lease_token = NULL,
                         lease_expires_at = NULL, cancel_requested = 0, last_seq = last_seq + 1, progress = 100,
-                        result = done.value, error = NULL
+                        result = done.value, error = NULL, inline_events = inline_events | \(InlineEvents.final.rawValue)
                     FROM done
                     WHERE jobs.id = done.job_id AND jobs.status IN (\(JobStatus.sqlPredecessors(of: .completed)))
                         AND jobs.lease_token = done.token
@@ -177,18 +173,14 @@ extension SQLiteJobStore {
                 done[jobRow.job.jobId] = jobRow
             }
         }
-        var events: [JobEvent] = []
         var results: [Result<(Job, WriteEffects), any Error>] = []
         for completion in completions {
             guard let jobRow = done.removeValue(forKey: completion.jobId) else {
                 results.append(.failure(refusal(jobId: completion.jobId, becoming: .completed, leaseToken: completion.leaseToken, db)))
                 continue
             }
-            let outcome = try finished(jobRow, status: .completed, at: completion.at, db)
-            events += outcome.1.events
-            results.append(.success(outcome))
+            results.append(.success(try finished(jobRow, status: .completed, at: completion.at, db)))
         }
-        try insert(events, db)
         return results
     }
 
@@ -202,15 +194,8 @@ extension SQLiteJobStore {
                 try db.cachedStatement(sql: "UPDATE jobs SET result = ? WHERE id = ?")
                     .execute(arguments: [result.jsonString(), jobId])
             }
-            try Self.appendError(jobId: jobId, attempt: lease.attempt, error: error, at: at, db)
-            if lease.cancelRequested {
-                return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "error = ?", arguments: [error])
-            }
-            if lease.attempt < lease.maxAttempts, let runAt = retryAt(lease.attempt) {
-                return try Self.requeue(
-                    jobId: jobId, runAt: runAt, at: at, db, reason: "failed", error: error, uncountAttempt: false)
-            }
-            return try Self.finish(jobId: jobId, status: .failed, at: at, db, set: "error = ?", arguments: [error])
+            try Self.appendError(jobId: jobId, attempt: lease.attempt.attempt, error: error, at: at, db)
+            return try Self.end(jobId: jobId, Lifecycle.failed(lease.attempt, error: error, retryAt: retryAt), at: at, db)
         }
     }
 
@@ -224,11 +209,7 @@ extension SQLiteJobStore {
     public func release(jobId: String, leaseToken: String, at: Date) async throws -> Job {
         try await writer.write { db in
             let lease = try Self.checkLease(jobId: jobId, leaseToken: leaseToken, db)
-            if lease.cancelRequested {
-                return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "", arguments: [])
-            }
-            return try Self.requeue(
-                jobId: jobId, runAt: at, at: at, db, reason: "handed back", error: nil, uncountAttempt: true)
+            return try Self.end(jobId: jobId, Lifecycle.released(lease.attempt, at: at), at: at, db)
         }
     }
 
@@ -237,15 +218,13 @@ extension SQLiteJobStore {
             guard let row = try Self.fetchJob(id: jobId, tenant: tenant, db) else {
                 throw OffloadError.notFound("no job \(jobId)")
             }
-            switch row.job.status {
-            case .pending:
+            switch try Lifecycle.cancel(row.job) {
+            case .now:
                 return try Self.finish(jobId: jobId, status: .cancelled, at: at, db, set: "", arguments: [])
-            case .processing:
+            case .askWorker:
                 try db.cachedStatement(sql: "UPDATE jobs SET cancel_requested = 1 WHERE id = ?")
                     .execute(arguments: [jobId])
                 return row.job.askedToCancel()
-            case .completed, .failed, .cancelled:
-                throw OffloadError.conflict("job \(jobId) is already \(row.job.status.rawValue)")
             }
         }
     }
@@ -255,18 +234,17 @@ extension SQLiteJobStore {
             guard let row = try Self.fetchJob(id: jobId, tenant: tenant, db) else {
                 throw OffloadError.notFound("no job \(jobId)")
             }
-            guard row.job.status == .failed || row.job.status == .cancelled else {
-                throw OffloadError.conflict("only a FAILED or CANCELLED job can be retried; job \(jobId) is \(row.job.status.rawValue)")
-            }
+            try Lifecycle.checkRetry(row.job)
             guard let updated = try Row.fetchOne(
                 db.cachedStatement(sql: """
                     UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = ?, worker_id = NULL, progress = 0,
                         message = NULL, result = NULL, error = NULL, cancel_requested = 0, started_at = NULL,
-                        completed_at = NULL, last_seq = last_seq + 1
+                        completed_at = NULL, last_seq = last_seq + 1, \(Self.standingForFirstEventOnly)
                     WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                     """),
                 arguments: [Timestamps.millis(at), jobId])
             else { throw OffloadError.conflict("job \(jobId) cannot be retried now") }
+            try Self.insert(row.materializedBeforeRequeue, db)
             let jobRow = try SQLiteRows.jobRow(updated)
             let event = JobEvent(
                 jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
@@ -296,31 +274,16 @@ extension SQLiteJobStore {
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT id, attempt, max_attempts, cancel_requested FROM jobs INDEXED BY jobs_running_worker
-                    WHERE status = 'PROCESSING' AND lease_expires_at < ?
+                    WHERE status = 'PROCESSING' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?
                     """),
-                arguments: [Timestamps.millis(now)])
+                arguments: [Timestamps.millis(now), Lifecycle.expiredPerSweep])
             var effects = WriteEffects()
             for row in rows {
                 let id: String = row[0]
-                let attempt: Int = row[1]
-                let maxAttempts: Int = row[2]
-                let cancelRequested: Int64 = row[3]
-                let step: (Job, WriteEffects)
-                if cancelRequested == 0 {
-                    try Self.appendError(jobId: id, attempt: attempt, error: "lease expired during attempt \(attempt)", at: now, db)
-                }
-                if cancelRequested != 0 {
-                    step = try Self.finish(jobId: id, status: .cancelled, at: now, db, set: "", arguments: [])
-                } else if attempt < maxAttempts {
-                    step = try Self.requeue(
-                        jobId: id, runAt: now, at: now, db, reason: "lease expired",
-                        error: "lease expired during attempt \(attempt)", uncountAttempt: false)
-                } else {
-                    step = try Self.finish(
-                        jobId: id, status: .failed, at: now, db, set: "error = ?",
-                        arguments: ["lease expired during attempt \(attempt), the last one"])
-                }
-                effects.merge(step.1)
+                let attempt = Lifecycle.Attempt(attempt: row[1], maxAttempts: row[2], cancelRequested: (row[3] as Int64) != 0)
+                let (error, outcome) = Lifecycle.expired(attempt, at: now)
+                if let error { try Self.appendError(jobId: id, attempt: attempt.attempt, error: error, at: now, db) }
+                effects.merge(try Self.end(jobId: id, outcome, at: now, db).1)
             }
             return (rows.count, effects)
         }
@@ -346,9 +309,8 @@ extension SQLiteJobStore {
 
     private struct LeaseState {
         var lastSeq: Int64
-        var attempt: Int
-        var maxAttempts: Int
-        var cancelRequested: Bool
+        var attempt: Lifecycle.Attempt
+        var cancelRequested: Bool { attempt.cancelRequested }
     }
 
     /// The job's lease state if `leaseToken` still holds it; `notFound` or `conflict` otherwise.
@@ -364,7 +326,8 @@ extension SQLiteJobStore {
         guard status == JobStatus.processing.rawValue, token == leaseToken else {
             throw OffloadError.conflict("the lease on job \(jobId) is no longer held (the job is \(status))")
         }
-        return LeaseState(lastSeq: row[2], attempt: row[3], maxAttempts: row[4], cancelRequested: (row[5] as Int64) != 0)
+        return LeaseState(
+            lastSeq: row[2], attempt: Lifecycle.Attempt(attempt: row[3], maxAttempts: row[4], cancelRequested: (row[5] as Int64) != 0))
     }
 
     /// Keeps an attempt's error in the job's `errors` list.
@@ -394,15 +357,14 @@ extension SQLiteJobStore {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 UPDATE jobs SET status = ?, completed_at = ?, lease_token = NULL, lease_expires_at = NULL,
-                    cancel_requested = 0, last_seq = last_seq + 1\(extra)
+                    cancel_requested = 0, last_seq = last_seq + 1,
+                    inline_events = inline_events | \(InlineEvents.final.rawValue)\(extra)
                 WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: status)))\(leaseCheck)
                 RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: all)
         else { throw refusal(jobId: jobId, becoming: status, leaseToken: leaseToken, db) }
-        let (job, effects) = try finished(try SQLiteRows.jobRow(row), status: status, at: at, db)
-        try insert(effects.events, db)
-        return (job, effects)
+        return try finished(try SQLiteRows.jobRow(row), status: status, at: at, db)
     }
 
     /// Why a job did not become `status`: its lease is no longer held by `leaseToken`, it is gone, or its
@@ -416,9 +378,10 @@ extension SQLiteJobStore {
         }
     }
 
-    /// What follows a job's final update: its final event carrying the job (to insert), and its webhook queued.
+    /// What follows a job's final update: its final event carrying the job (to publish: the row stands for it),
+    /// and its webhook queued.
     private static func finished(_ jobRow: JobRow, status: JobStatus, at: Date, _ db: Database) throws -> (Job, WriteEffects) {
-        let kind: EventKind = status == .completed ? .completed : status == .failed ? .failed : .cancelled
+        let kind = status.finalEventKind ?? .completed
         let event = JobEvent(jobId: jobRow.job.jobId, seq: jobRow.lastSeq, kind: kind, data: jobRow.job.jsonValue, at: at)
         if let url = jobRow.job.options["webhookUrl"]?.stringValue {
             // A job retried and finished again notifies again.
@@ -432,27 +395,43 @@ extension SQLiteJobStore {
         return (jobRow.job, WriteEffects(events: [event]))
     }
 
+    /// Applies the lifecycle's outcome of an attempt that did not complete.
+    private static func end(jobId: String, _ outcome: Lifecycle.Outcome, at: Date, _ db: Database) throws -> (Job, WriteEffects) {
+        switch outcome {
+        case .finish(let status, let error):
+            return try finish(
+                jobId: jobId, status: status, at: at, db, set: error == nil ? "" : "error = ?",
+                arguments: error.map { [$0] } ?? [])
+        case .requeue(let runAt, let reason, let error, let uncountAttempt):
+            return try requeue(jobId: jobId, runAt: runAt, at: at, db, reason: reason, error: error, uncountAttempt: uncountAttempt)
+        }
+    }
+
     /// Puts a running job back to PENDING at `runAt`, optionally not counting the attempt that ends.
     private static func requeue(
         jobId: String, runAt: Date, at: Date, _ db: Database, reason: String, error: String?, uncountAttempt: Bool
     ) throws -> (Job, WriteEffects) {
+        // The attempt's PROCESSING event is the row's until now: stored before its columns change.
+        if let before = try fetchJob(id: jobId, tenant: nil, db) { try insert(before.materializedBeforeRequeue, db) }
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 UPDATE jobs SET status = 'PENDING', run_at = ?, worker_id = NULL, lease_token = NULL,
                     lease_expires_at = NULL, error = COALESCE(?, error), attempt = attempt - ?,
-                    last_seq = last_seq + 1
+                    last_seq = last_seq + 1, \(standingForFirstEventOnly)
                 WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: [Timestamps.millis(runAt), error, uncountAttempt ? 1 : 0, jobId])
         else { throw OffloadError.conflict("job \(jobId) cannot go back to PENDING now") }
         let jobRow = try SQLiteRows.jobRow(row)
-        var data: [String: JSONValue] = [
-            "status": "PENDING", "reason": .string(reason), "attempt": .int(Int64(jobRow.job.attempt)),
-            "runAt": .string(Timestamps.format(runAt)),
-        ]
-        if let error { data["error"] = .string(error) }
-        let event = JobEvent(jobId: jobId, seq: jobRow.lastSeq, kind: .status, data: .object(data), at: at)
+        let event = JobEvent(
+            jobId: jobId, seq: jobRow.lastSeq, kind: .status,
+            data: Lifecycle.requeueEventData(reason: reason, attempt: jobRow.job.attempt, runAt: runAt, error: error), at: at)
         try insert([event], db)
         return (jobRow.job, WriteEffects(events: [event], workAvailable: true))
     }
+
+    /// The assignments of a transition back to PENDING: the row then stands for its first event alone (the
+    /// others were stored as rows just before).
+    private static let standingForFirstEventOnly =
+        "processing_seq = NULL, inline_events = inline_events & \(InlineEvents.first.rawValue)"
 }

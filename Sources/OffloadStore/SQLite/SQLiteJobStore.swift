@@ -150,10 +150,9 @@ public final class SQLiteJobStore: JobStoreService {
             // Stores the jobs at `indices` as PENDING, with their first events, many rows per statement.
             func insertNew(_ indices: [Int]) throws {
                 guard !indices.isEmpty else { return }
+                // Their first events are the rows' own (`InlineEvents.first`): published, not stored.
                 try Self.insertPending(indices.map { (jobs[$0], encoded[$0]) }, db)
-                let events = indices.map { Self.pendingEvent(jobs[$0]) }
-                try Self.insert(events, db)
-                effects.events += events
+                effects.events += indices.map { Self.pendingEvent(jobs[$0]) }
                 // A job in a paused queue wakes no lease: each would walk the queue's waiting jobs for nothing
                 // (a paused queue of 10,000 made every submit cost a walk of them all). Resuming wakes them.
                 effects.workAvailable = try effects.workAvailable || Self.anyUnpaused(indices.map { jobs[$0].queue }, db)
@@ -213,8 +212,8 @@ public final class SQLiteJobStore: JobStoreService {
             }
             try db.cachedStatement(sql: """
                 INSERT INTO jobs (id, processing_type, queue, data, options, max_attempts, priority, run_at,
-                    timeout_seconds, idempotency_key, tenant, created_at, cache_key, labels, status, last_seq)
-                VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 1)"))
+                    timeout_seconds, idempotency_key, tenant, created_at, cache_key, labels, status, last_seq, inline_events)
+                VALUES \(placeholders(rows: chunk.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 1, 1)"))
                 """).execute(arguments: arguments)
         }
     }
@@ -257,8 +256,8 @@ public final class SQLiteJobStore: JobStoreService {
             db.cachedStatement(sql: """
                 INSERT INTO jobs (id, processing_type, queue, data, options, status, progress, result, max_attempts,
                     priority, run_at, timeout_seconds, idempotency_key, tenant, created_at, started_at, completed_at,
-                    last_seq, cache_key, cached_from)
-                VALUES (?, ?, ?, ?, ?, 'COMPLETED', 100, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                    last_seq, cache_key, cached_from, inline_events)
+                VALUES (?, ?, ?, ?, ?, 'COMPLETED', 100, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 2)
                 RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: [
@@ -268,8 +267,8 @@ public final class SQLiteJobStore: JobStoreService {
             ])
         else { throw OffloadError.unavailable("the cached job was not stored") }
         let job = try SQLiteRows.jobRow(row).job
+        // The final event is the row's own (`InlineEvents.final`).
         let event = JobEvent(jobId: new.jobId, seq: 1, kind: .completed, data: job.jsonValue, at: new.createdAt)
-        try insert([event], db)
         return (job, event)
     }
 
@@ -313,13 +312,16 @@ public final class SQLiteJobStore: JobStoreService {
     }
 
     public func events(jobId: String, after: Int64, limit: Int) async throws -> [JobEvent] {
-        try await read { db in try Self.fetchEvents(jobId: jobId, after: after, limit: limit, db) }
+        try await read { db in
+            guard let row = try Self.fetchJob(id: jobId, tenant: nil, db) else { return [] }
+            return try Self.fetchEvents(row, after: after, limit: limit, db)
+        }
     }
 
     public func snapshot(jobId: String, tenant: String?, after: Int64?, limit: Int) async throws -> JobSnapshot? {
         try await read { db in
             guard let row = try Self.fetchJob(id: jobId, tenant: tenant, db) else { return nil }
-            let events = try Self.fetchEvents(jobId: jobId, after: after ?? row.lastSeq, limit: limit, db)
+            let events = try Self.fetchEvents(row, after: after ?? row.lastSeq, limit: limit, db)
             return JobSnapshot(job: row.job, lastSeq: row.lastSeq, events: events)
         }
     }
@@ -351,13 +353,15 @@ public final class SQLiteJobStore: JobStoreService {
         return jobRow
     }
 
-    private static func fetchEvents(jobId: String, after: Int64, limit: Int, _ db: Database) throws -> [JobEvent] {
-        try Row.fetchAll(
+    /// The events of `row`'s job after `after`: its event rows and those the job row stands for, in seq order.
+    private static func fetchEvents(_ row: JobRow, after: Int64, limit: Int, _ db: Database) throws -> [JobEvent] {
+        let stored = try Row.fetchAll(
             db.cachedStatement(sql: """
                 SELECT job_id, seq, kind, data, at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?
                 """),
-            arguments: [jobId, after, max(1, limit)]
+            arguments: [row.job.jobId, after, max(1, limit)]
         ).map(SQLiteRows.event)
+        return row.events(merging: stored, after: after, limit: limit)
     }
 
     /// Appends events, many rows per statement.

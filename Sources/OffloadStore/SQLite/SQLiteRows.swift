@@ -7,7 +7,8 @@ enum SQLiteRows {
     static let jobColumns = """
         id, processing_type, queue, data, options, status, progress, message, result, error, attempt, \
         max_attempts, priority, run_at, timeout_seconds, idempotency_key, tenant, worker_id, cancel_requested, \
-        created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors, cached_from
+        created_at, started_at, completed_at, last_seq, lease_token, lease_expires_at, errors, cached_from, \
+        inline_events, processing_seq
         """
 
     static func jobRow(_ row: Row) throws -> JobRow {
@@ -46,7 +47,9 @@ enum SQLiteRows {
             job: job,
             lastSeq: row[22],
             leaseToken: row[23],
-            leaseExpiresAt: (row[24] as Int64?).map(Timestamps.date(millis:))
+            leaseExpiresAt: (row[24] as Int64?).map(Timestamps.date(millis:)),
+            inline: InlineEvents(rawValue: row[27]),
+            processingSeq: row[28]
         )
     }
 

@@ -187,6 +187,14 @@ enum SQLiteSchema {
                 CREATE INDEX jobs_delayed_run_at ON jobs (run_at) WHERE status = 'PENDING' AND run_at > created_at;
                 """)
         }
+        migrator.registerMigration("016_inline_status_events") { db in
+            // A job's lifecycle events are read from its row (`InlineEvents`): a job that runs once writes no
+            // event row. Rows from before stand for none of their events (their events are rows).
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN inline_events INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN processing_seq INTEGER;
+                """)
+        }
         return migrator
     }
 }
