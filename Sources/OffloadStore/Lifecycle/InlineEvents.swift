@@ -17,6 +17,10 @@ struct InlineEvents: OptionSet, Sendable, Equatable {
     static let first = InlineEvents(rawValue: 1)
     /// The final event, seq `lastSeq`: the job as stored, at `completedAt`.
     static let final = InlineEvents(rawValue: 2)
+
+    /// The assignments (the same SQL on both stores) of a transition back to PENDING: the row then stands for
+    /// its first event alone, the others having been stored as rows just before (`materializedBeforeRequeue`).
+    static let sqlStandingForFirstOnly = "processing_seq = NULL, inline_events = inline_events & \(first.rawValue)"
 }
 
 extension JobRow {

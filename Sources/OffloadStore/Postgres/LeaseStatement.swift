@@ -18,14 +18,10 @@ struct LeaseStatement: PostgresPreparedStatement {
         ), leased AS (
             UPDATE jobs SET status = 'PROCESSING', attempt = jobs.attempt + 1, worker_id = $4,
                 lease_token = md5(random()::text || clock_timestamp()::text || jobs.id), lease_expires_at = $5,
-                started_at = $1, progress = 0, message = NULL, last_seq = jobs.last_seq + 1
+                started_at = $1, progress = 0, message = NULL, last_seq = jobs.last_seq + 1,
+                processing_seq = jobs.last_seq + 1
             FROM picked WHERE jobs.id = picked.id
             RETURNING \(PostgresRows.jobColumns("jobs"))
-        ), status_events AS (
-            INSERT INTO job_events (job_id, seq, kind, data, at)
-            SELECT id, last_seq, 'status',
-                json_build_object('status', 'PROCESSING', 'attempt', attempt, 'workerId', worker_id)::text, $1
-            FROM leased
         )
         SELECT * FROM leased
         """

@@ -9,7 +9,7 @@ extension PostgresJobStore {
     public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
         guard jobs.allSatisfy({ $0.cacheMaxAge == nil }) else { return try await submitConsultingCache(jobs) }
         let (inserted, existing) = try await autocommit { connection in
-            let inserted = try await self.insertWithFirstEvents(jobs, connection)
+            let inserted = try await self.insertPending(jobs, connection)
             let skipped = jobs.filter { !inserted.contains($0.jobId) }
             return (inserted, try await self.jobsByIdempotencyKey(skipped, connection))
         }
@@ -72,7 +72,7 @@ extension PostgresJobStore {
                 }
                 fresh.append(index)
             }
-            let inserted = try await self.insertWithFirstEvents(fresh.map { jobs[$0] }, connection)
+            let inserted = try await self.insertPending(fresh.map { jobs[$0] }, connection)
             var events: [JobEvent] = []
             var lost: [Int] = []
             for index in fresh {
@@ -123,9 +123,9 @@ extension PostgresJobStore {
         return found
     }
 
-    /// Inserts new PENDING jobs and their first `status` event in one statement; answers the ids stored (a job
-    /// whose idempotency key exists is skipped).
-    private func insertWithFirstEvents(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Set<String> {
+    /// Inserts new PENDING jobs in one statement (their first events are the rows' own: `InlineEvents.first`);
+    /// answers the ids stored (a job whose idempotency key exists is skipped).
+    private func insertPending(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Set<String> {
         guard !jobs.isEmpty else { return [] }
         // Arrays cannot hold NULL here: '' and 0 stand for "none" (an empty key and a zero timeout are invalid).
         let ids = jobs.map(\.jobId)
@@ -147,18 +147,15 @@ extension PostgresJobStore {
         return Set(try await Self.collect(connection.query("""
             WITH stored AS (
                 INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
-                    timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels)
+                    timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels, inline_events)
                 SELECT id, t, q, d, o, 'PENDING', m, p, r, NULLIF(ts, 0), NULLIF(k, ''), tn, c, 1, NULLIF(ck, ''),
-                    COALESCE(string_to_array(NULLIF(l, ''), E'\\n'), '{}')
+                    COALESCE(string_to_array(NULLIF(l, ''), E'\\n'), '{}'), \(InlineEvents.first.rawValue)
                 FROM unnest(\(ids)::text[], \(types)::text[], \(queues)::text[], \(data)::text[], \(options)::text[],
                     \(maxAttempts)::bigint[], \(priorities)::bigint[], \(runAt)::bigint[], \(timeouts)::bigint[],
                     \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[], \(labels)::text[])
                     AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck, l)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING id, created_at
-            ), first_events AS (
-                INSERT INTO job_events (job_id, seq, kind, data, at)
-                SELECT id, 1, 'status', '{"status":"PENDING"}', created_at FROM stored
+                RETURNING id
             )
             SELECT id FROM stored
             """, logger: logger)) { try $0.decode(String.self) })
@@ -196,16 +193,16 @@ extension PostgresJobStore {
         guard let row = try await Self.first(connection.query("""
             INSERT INTO jobs (id, processing_type, queue, data, options, status, progress, result, max_attempts,
                 priority, run_at, timeout_seconds, idempotency_key, tenant, created_at, started_at, completed_at,
-                last_seq, cache_key, cached_from)
+                last_seq, cache_key, cached_from, inline_events)
             VALUES (\(new.jobId), \(new.processingType), \(new.queue), \(new.data.jsonString()), \(new.options.jsonString()),
                 'COMPLETED', 100, \(hit.result), \(Int64(new.maxAttempts)), \(Int64(new.priority)),
                 \(Timestamps.millis(new.runAt)), \(new.timeoutSeconds.map(Int64.init)), \(new.idempotencyKey), \(new.tenant),
-                \(created), \(created), \(created), 1, \(new.cacheKey), \(hit.id))
+                \(created), \(created), \(created), 1, \(new.cacheKey), \(hit.id), \(InlineEvents.final.rawValue))
             RETURNING \(unescaped: PostgresRows.jobColumns())
             """, logger: logger), PostgresRows.jobRow)
         else { throw OffloadError.unavailable("the cached job was not stored") }
+        // The final event is the row's own (`InlineEvents.final`).
         let event = JobEvent(jobId: new.jobId, seq: 1, kind: .completed, data: row.job.jsonValue, at: new.createdAt)
-        try await insert([event], connection)
         return (row.job, event)
     }
 
@@ -230,7 +227,21 @@ extension PostgresJobStore {
     }
 
     public func events(jobId: String, after: Int64, limit: Int) async throws -> [JobEvent] {
-        try await autocommit { connection in try await self.fetchEvents(jobId: jobId, after: after, limit: limit, connection) }
+        try await autocommit { connection in
+            // One REPEATABLE READ transaction: the row and the event rows from the same instant.
+            _ = try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger).get()
+            do {
+                var events: [JobEvent] = []
+                if let row = try await self.fetchJob(id: jobId, tenant: nil, connection) {
+                    events = try await self.fetchEvents(row, after: after, limit: limit, connection)
+                }
+                _ = try await connection.query("COMMIT", logger: self.logger).get()
+                return events
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
     }
 
     /// Read in one REPEATABLE READ transaction, so the job and its events come from the same instant.
@@ -240,8 +251,7 @@ extension PostgresJobStore {
             do {
                 var snapshot: JobSnapshot?
                 if let row = try await self.fetchJob(id: jobId, tenant: tenant, connection) {
-                    let events = try await self.fetchEvents(
-                        jobId: jobId, after: after ?? row.lastSeq, limit: limit, connection)
+                    let events = try await self.fetchEvents(row, after: after ?? row.lastSeq, limit: limit, connection)
                     snapshot = JobSnapshot(job: row.job, lastSeq: row.lastSeq, events: events)
                 }
                 _ = try await connection.query("COMMIT", logger: self.logger).get()
@@ -262,10 +272,12 @@ extension PostgresJobStore {
         return row
     }
 
-    private func fetchEvents(jobId: String, after: Int64, limit: Int, _ connection: PostgresConnection) async throws -> [JobEvent] {
-        try await Self.collect(connection.query("""
+    /// The events of `row`'s job after `after`: its event rows and those the job row stands for, in seq order.
+    private func fetchEvents(_ row: JobRow, after: Int64, limit: Int, _ connection: PostgresConnection) async throws -> [JobEvent] {
+        let stored = try await Self.collect(connection.query("""
             SELECT \(unescaped: PostgresRows.eventColumns) FROM job_events
-            WHERE job_id = \(jobId) AND seq > \(after) ORDER BY seq LIMIT \(Int64(max(1, limit)))
+            WHERE job_id = \(row.job.jobId) AND seq > \(after) ORDER BY seq LIMIT \(Int64(max(1, limit)))
             """, logger: logger), PostgresRows.event)
+        return row.events(merging: stored, after: after, limit: limit)
     }
 }

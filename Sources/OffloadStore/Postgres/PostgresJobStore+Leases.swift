@@ -122,7 +122,8 @@ extension PostgresJobStore {
                 let rows = try await Self.collect(connection.query("""
                     WITH locked AS (SELECT id FROM jobs WHERE id = ANY(\(ids)::text[]) ORDER BY id FOR UPDATE)
                     UPDATE jobs SET status = 'COMPLETED', completed_at = u.at, lease_token = NULL, lease_expires_at = NULL,
-                        cancel_requested = false, last_seq = jobs.last_seq + 1, progress = 100, result = u.result, error = NULL
+                        cancel_requested = false, last_seq = jobs.last_seq + 1, progress = 100, result = u.result, error = NULL,
+                        inline_events = jobs.inline_events | \(InlineEvents.final.rawValue)
                     FROM locked, unnest(\(ids)::text[], \(tokens)::text[], \(results)::text[], \(ats)::bigint[])
                         AS u(id, token, result, at)
                     WHERE jobs.id = locked.id AND locked.id = u.id AND jobs.lease_token = u.token AND jobs.status = 'PROCESSING'
@@ -133,9 +134,9 @@ extension PostgresJobStore {
                 for row in rows {
                     done[row.job.jobId] = row.job
                     let at = row.job.completedAt ?? Date()
+                    // Published, not stored: the row stands for it.
                     effects.events.append(JobEvent(jobId: row.job.jobId, seq: row.lastSeq, kind: .completed, data: row.job.jsonValue, at: at))
                 }
-                try await self.insert(effects.events, connection)
                 try await self.queueWebhooks(for: Array(done.values), at: Date(), connection)
                 var statuses: [String: String] = [:]
                 if rows.count < batch.count {
@@ -213,11 +214,12 @@ extension PostgresJobStore {
             guard let updated = try await Self.first(connection.query("""
                 UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = \(Timestamps.millis(at)), worker_id = NULL,
                     progress = 0, message = NULL, result = NULL, error = NULL, cancel_requested = false, started_at = NULL,
-                    completed_at = NULL, last_seq = last_seq + 1
+                    completed_at = NULL, last_seq = last_seq + 1, \(unescaped: InlineEvents.sqlStandingForFirstOnly)
                 WHERE id = \(jobId) AND status IN (\(unescaped: JobStatus.sqlPredecessors(of: .pending)))
                 RETURNING \(unescaped: PostgresRows.jobColumns())
                 """, logger: self.logger), PostgresRows.jobRow)
             else { throw OffloadError.conflict("job \(jobId) cannot be retried now") }
+            try await self.insert(row.materializedBeforeRequeue, connection)
             let event = JobEvent(
                 jobId: jobId, seq: updated.lastSeq, kind: .status, data: ["status": "PENDING", "reason": "retried"], at: at)
             try await self.insert([event], connection)
@@ -315,6 +317,7 @@ extension PostgresJobStore {
         guard let row = try await Self.first(connection.query("""
             UPDATE jobs SET status = \(status.rawValue), completed_at = \(Timestamps.millis(at)), lease_token = NULL,
                 lease_expires_at = NULL, cancel_requested = false, last_seq = last_seq + 1,
+                inline_events = inline_events | \(InlineEvents.final.rawValue),
                 progress = CASE WHEN \(completing) THEN 100 ELSE progress END,
                 result = CASE WHEN \(result != nil) THEN \(result ?? nil)::text ELSE result END,
                 error = CASE WHEN \(completing) THEN NULL ELSE COALESCE(\(error)::text, error) END
@@ -323,8 +326,8 @@ extension PostgresJobStore {
             """, logger: logger), PostgresRows.jobRow)
         else { throw OffloadError.conflict("job \(jobId) cannot become \(status.rawValue) now") }
         let kind = status.finalEventKind ?? .completed
+        // Published, not stored: the row stands for it.
         let event = JobEvent(jobId: jobId, seq: row.lastSeq, kind: kind, data: row.job.jsonValue, at: at)
-        try await insert([event], connection)
         try await queueWebhooks(for: [row.job], at: at, connection)
         return (row.job, WriteEffects(events: [event]))
     }
@@ -363,10 +366,14 @@ extension PostgresJobStore {
         jobId: String, runAt: Date, at: Date, _ connection: PostgresConnection, reason: String, error: String?,
         uncountAttempt: Bool
     ) async throws -> (Job, WriteEffects) {
+        // The attempt's PROCESSING event is the row's until now: stored before its columns change.
+        if let before = try await fetchJob(id: jobId, tenant: nil, connection) {
+            try await insert(before.materializedBeforeRequeue, connection)
+        }
         guard let row = try await Self.first(connection.query("""
             UPDATE jobs SET status = 'PENDING', run_at = \(Timestamps.millis(runAt)), worker_id = NULL, lease_token = NULL,
                 lease_expires_at = NULL, error = COALESCE(\(error)::text, error), attempt = attempt - \(Int64(uncountAttempt ? 1 : 0)),
-                last_seq = last_seq + 1
+                last_seq = last_seq + 1, \(unescaped: InlineEvents.sqlStandingForFirstOnly)
             WHERE id = \(jobId) AND status IN (\(unescaped: JobStatus.sqlPredecessors(of: .pending)))
             RETURNING \(unescaped: PostgresRows.jobColumns())
             """, logger: logger), PostgresRows.jobRow)

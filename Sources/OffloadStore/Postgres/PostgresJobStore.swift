@@ -165,14 +165,10 @@ public final class PostgresJobStore: JobStoreService {
         let followed = Array(eventBus.followedJobIds())
         guard !followed.isEmpty else { return }
         do {
-            let events = try await autocommit { connection in
-                try await Self.collect(connection.query("""
-                    SELECT e.job_id, e.seq, e.kind, e.data, e.at FROM jobs j
-                    JOIN job_events e ON e.job_id = j.id AND e.seq = j.last_seq
-                    WHERE j.id = ANY(\(followed))
-                    """, logger: self.logger), PostgresRows.event)
+            let newest = try await autocommit { connection in
+                try await self.events(of: followed, connection) { row in row.lastSeq...row.lastSeq }
             }
-            eventBus.publish(events)
+            eventBus.publish(newest)
         } catch {
             logger.warning("catching up after reconnecting failed", metadata: ["error": "\(error)"])
         }
@@ -185,21 +181,47 @@ public final class PostgresJobStore: JobStoreService {
         let followed = eventBus.followedJobIds()
         let wanted = notice.ranges.filter { followed.contains($0.key) }
         guard !wanted.isEmpty else { return }
-        let ids = Array(wanted.keys)
-        let from = ids.map { wanted[$0]!.lowerBound }
-        let to = ids.map { wanted[$0]!.upperBound }
         do {
             let events = try await autocommit { connection in
-                try await Self.collect(connection.query("""
-                    SELECT e.job_id, e.seq, e.kind, e.data, e.at
-                    FROM unnest(\(ids)::text[], \(from)::bigint[], \(to)::bigint[]) AS r(job_id, from_seq, to_seq)
-                    JOIN job_events e ON e.job_id = r.job_id AND e.seq BETWEEN r.from_seq AND r.to_seq
-                    ORDER BY e.job_id, e.seq
-                    """, logger: self.logger), PostgresRows.event)
+                try await self.events(of: Array(wanted.keys), connection) { row in
+                    wanted[row.job.jobId] ?? (row.lastSeq + 1)...(row.lastSeq + 1)
+                }
             }
             eventBus.publish(events)
         } catch {
             logger.warning("relaying events failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The events of `jobIds` whose seqs fall in `range(row)` (the event rows and those the rows stand for),
+    /// each job's in seq order, read in one snapshot.
+    private func events(
+        of jobIds: [String], _ connection: PostgresConnection, in range: (JobRow) -> ClosedRange<Int64>
+    ) async throws -> [JobEvent] {
+        _ = try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger).get()
+        do {
+            let rows = try await Self.collect(connection.query(
+                "SELECT \(unescaped: PostgresRows.jobColumns()) FROM jobs WHERE id = ANY(\(jobIds))", logger: logger),
+                PostgresRows.jobRow)
+            let ranges = rows.map(range)
+            let ids = rows.map(\.job.jobId)
+            let from = ranges.map(\.lowerBound)
+            let to = ranges.map(\.upperBound)
+            let stored = try await Self.collect(connection.query("""
+                SELECT e.job_id, e.seq, e.kind, e.data, e.at
+                FROM unnest(\(ids)::text[], \(from)::bigint[], \(to)::bigint[]) AS r(job_id, from_seq, to_seq)
+                JOIN job_events e ON e.job_id = r.job_id AND e.seq BETWEEN r.from_seq AND r.to_seq
+                ORDER BY e.job_id, e.seq
+                """, logger: logger), PostgresRows.event)
+            _ = try await connection.query("COMMIT", logger: logger).get()
+            let byJob = Dictionary(grouping: stored, by: \.jobId)
+            return zip(rows, ranges).flatMap { row, range in
+                row.events(merging: byJob[row.job.jobId] ?? [], after: range.lowerBound - 1, limit: Int.max)
+                    .filter { range.contains($0.seq) }
+            }
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
     }
 

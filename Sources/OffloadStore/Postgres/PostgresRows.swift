@@ -11,7 +11,8 @@ enum PostgresRows {
             \(p)id, \(p)processing_type, \(p)queue, \(p)data, \(p)options, \(p)status, \(p)progress, \(p)message, \
             \(p)result, \(p)error, \(p)attempt, \(p)max_attempts, \(p)priority, \(p)run_at, \(p)timeout_seconds, \
             \(p)idempotency_key, \(p)tenant, \(p)worker_id, \(p)cancel_requested, \(p)created_at, \(p)started_at, \
-            \(p)completed_at, \(p)last_seq, \(p)lease_token, \(p)lease_expires_at, \(p)errors::text, \(p)cached_from
+            \(p)completed_at, \(p)last_seq, \(p)lease_token, \(p)lease_expires_at, \(p)errors::text, \(p)cached_from, \
+            \(p)inline_events, \(p)processing_seq
             """
     }
 
@@ -54,7 +55,9 @@ enum PostgresRows {
             job: job,
             lastSeq: try r[22].decode(Int64.self),
             leaseToken: try r[23].decode(String?.self),
-            leaseExpiresAt: try r[24].decode(Int64?.self).map(Timestamps.date(millis:))
+            leaseExpiresAt: try r[24].decode(Int64?.self).map(Timestamps.date(millis:)),
+            inline: InlineEvents(rawValue: try r[27].decode(Int64.self)),
+            processingSeq: try r[28].decode(Int64?.self)
         )
     }
 

@@ -165,6 +165,11 @@ enum PostgresSchema {
                 WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')
             """,
         ]),
+        ("008_inline_status_events", [
+            // A job's lifecycle events are read from its row (`InlineEvents`): a job that runs once writes no
+            // event row. Rows from before stand for none of their events (their events are rows).
+            "ALTER TABLE jobs ADD COLUMN inline_events BIGINT NOT NULL DEFAULT 0, ADD COLUMN processing_seq BIGINT",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.

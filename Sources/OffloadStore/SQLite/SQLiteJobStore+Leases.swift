@@ -239,7 +239,7 @@ extension SQLiteJobStore {
                 db.cachedStatement(sql: """
                     UPDATE jobs SET status = 'PENDING', attempt = 0, run_at = ?, worker_id = NULL, progress = 0,
                         message = NULL, result = NULL, error = NULL, cancel_requested = 0, started_at = NULL,
-                        completed_at = NULL, last_seq = last_seq + 1, \(Self.standingForFirstEventOnly)
+                        completed_at = NULL, last_seq = last_seq + 1, \(InlineEvents.sqlStandingForFirstOnly)
                     WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                     """),
                 arguments: [Timestamps.millis(at), jobId])
@@ -417,7 +417,7 @@ extension SQLiteJobStore {
             db.cachedStatement(sql: """
                 UPDATE jobs SET status = 'PENDING', run_at = ?, worker_id = NULL, lease_token = NULL,
                     lease_expires_at = NULL, error = COALESCE(?, error), attempt = attempt - ?,
-                    last_seq = last_seq + 1, \(standingForFirstEventOnly)
+                    last_seq = last_seq + 1, \(InlineEvents.sqlStandingForFirstOnly)
                 WHERE id = ? AND status IN (\(JobStatus.sqlPredecessors(of: .pending))) RETURNING \(SQLiteRows.jobColumns)
                 """),
             arguments: [Timestamps.millis(runAt), error, uncountAttempt ? 1 : 0, jobId])
@@ -429,9 +429,4 @@ extension SQLiteJobStore {
         try insert([event], db)
         return (jobRow.job, WriteEffects(events: [event], workAvailable: true))
     }
-
-    /// The assignments of a transition back to PENDING: the row then stands for its first event alone (the
-    /// others were stored as rows just before).
-    private static let standingForFirstEventOnly =
-        "processing_seq = NULL, inline_events = inline_events & \(InlineEvents.first.rawValue)"
 }
