@@ -91,4 +91,26 @@ struct UpgradeTests {
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
+
+    @Test("a log with a gap (a job written by a newer release, read by this one) ends its SSE backlog instead of spinning")
+    func gapEndsTheBacklog() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try DatabaseQueue(path: directory.path + "/offload.sqlite")
+        try await database.writeWithoutTransaction { db in try db.execute(sql: String(contentsOf: fixture, encoding: .utf8)) }
+        let id = try await database.write { db -> String in
+            let id = try String.fetchOne(db, sql: "SELECT id FROM jobs WHERE data = '{\"name\":\"completed\"}'") ?? ""
+            try db.execute(sql: "DELETE FROM job_events WHERE job_id = ? AND seq = 3", arguments: [id])
+            return id
+        }
+        try database.close()
+        let server = try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--workers", "0"], environment: ["OFFLOAD_ADMIN_KEY": fixtureKey])
+        defer { server.signal(SIGKILL) }
+        let api = TestServer(baseURL: server.baseURL)
+        let replay = try await api.sse("/api/sse/job-progress/\(id)", key: fixtureKey, lastEventId: "0")
+        #expect(replay.compactMap(\.id) == ["1", "2"])
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
 }

@@ -117,8 +117,13 @@ struct JobEventStream {
                 id: after == nil ? snapshot.lastSeq : nil, event: "snapshot", data: snapshot.job.jsonValue))
             var pending = snapshot.events
             var finished = false
-            // The backlog, page by page, until caught up.
-            while !pending.isEmpty && !finished {
+            // The backlog, page by page, until caught up. A page that does not continue the stream (a gap no
+            // store should leave: a job written by a newer binary, read by an older one) ends the backlog
+            // instead of reading the same page again and again; the live part still fills gaps it can.
+            var progressed = true
+            while !pending.isEmpty && !finished && progressed {
+                let before = lastSent
+                defer { progressed = lastSent > before }
                 for event in pending where event.seq == lastSent + 1 {
                     try await writer.write(Self.frame(event))
                     lastSent = event.seq
@@ -128,7 +133,7 @@ struct JobEventStream {
                 }
                 pending = finished ? [] : try await store.events(jobId: jobId, after: lastSent, limit: 1_000)
             }
-            if !finished && snapshot.job.status.isFinal && lastSent >= snapshot.lastSeq {
+            if !finished && snapshot.job.status.isFinal && (lastSent >= snapshot.lastSeq || !progressed) {
                 finished = true
             }
             if !finished {

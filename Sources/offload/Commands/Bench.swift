@@ -46,6 +46,8 @@ struct Bench: AsyncParsableCommand {
     var llmVia: String?
     @Flag(help: "Also measure token latency with the job on a remote `offload worker` (started by the bench).")
     var llmRemote = false
+    @Option(help: "Finished noop jobs to fill the history with before any figure (run by the in-process workers).")
+    var history = 0
     @Option(help: "Write the figures as JSON to this file.") var json: String?
 
     var offeredRates: [Int] { offeredLoads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -120,6 +122,7 @@ struct Bench: AsyncParsableCommand {
             "database": .string(database.map { (try? DatabaseLocation($0, dataDirectory: "."))?.redacted ?? "?" } ?? "sqlite (temporary)"),
         ]
 
+        try await fillHistory(http: http, baseURL: baseURL, key: key, report: &report)
         for _ in 0..<200 { _ = try await submitter.submit("noop") }
 
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000)
@@ -256,7 +259,7 @@ struct Bench: AsyncParsableCommand {
         UInt64(max(1, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))
     }
 
-    private func seconds(_ duration: Duration) -> Double {
+    func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 

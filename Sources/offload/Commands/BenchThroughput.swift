@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -13,6 +14,31 @@ extension Bench {
         print(String(format: "noop end to end, %d jobs, %d workers: %.0f jobs/s submitted one per request (%d clients), %.0f jobs/s in batches of %d",
                      endToEndJobs, workers, single, concurrency, batched, batchSize))
         report["endToEndJobsPerSecond"] = ["single": .double(single.rounded()), "batch": .double(batched.rounded())]
+    }
+
+    /// Runs `--history` noop jobs to the end (batches of 1,000, the workers running them), so that the figures
+    /// after it are measured with that many finished jobs in the store.
+    func fillHistory(http: HTTPClient, baseURL: String, key: String, report: inout [String: JSONValue]) async throws {
+        guard history > 0 else { return }
+        guard workers > 0 || server != nil else { throw ValidationError("--history needs workers to run the jobs") }
+        let started = ContinuousClock.now
+        let requests = (history + 999) / 1_000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<min(4, requests) {
+                group.addTask {
+                    for request in stride(from: client, to: requests, by: 4) {
+                        let count = min(1_000, history - request * 1_000)
+                        let jobs = JSONValue.array((0..<count).map { n in ["processingType": "noop", "data": .int(Int64(n))] })
+                        _ = try await send(http, "POST", baseURL + "/api/jobs/batch", key: key, body: ["jobs": jobs])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await waitUntilDone(http: http, baseURL: baseURL, key: key)
+        let elapsed = seconds(ContinuousClock.now - started)
+        print(String(format: "history: %d finished noop jobs in the store before the figures (filled in %.0f s)", history, elapsed))
+        report["historyJobs"] = .int(Int64(history))
     }
 
     /// Jobs per second from the first submit until no job is PENDING or PROCESSING.
@@ -42,8 +68,7 @@ extension Bench {
             try await group.waitForAll()
         }
         try await waitUntilDone(http: http, baseURL: baseURL, key: key)
-        let elapsed = ContinuousClock.now - started
-        return Double(endToEndJobs) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Double(endToEndJobs) / seconds(ContinuousClock.now - started)
     }
 
     /// Returns once no job is PENDING or PROCESSING (checked every 5 ms: the figure is that much coarse).
