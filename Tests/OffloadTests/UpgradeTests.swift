@@ -12,14 +12,20 @@ private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 /// The admin key the fixture's server ran with (only its hash is in the dump).
 private let fixtureKey = "fixture-admin-key-0123456789abcdef"
 
+/// The fixture's store, written as `offload.sqlite` in `directory` (close it before a server opens it).
+private func loadFixture(into directory: TemporaryDirectory) async throws -> DatabaseQueue {
+    let database = try DatabaseQueue(path: directory.path + "/offload.sqlite")
+    try await database.writeWithoutTransaction { db in try db.execute(sql: String(contentsOf: fixture, encoding: .utf8)) }
+    return database
+}
+
 @Suite("Upgrade: a store written by the previous release", .serialized)
 struct UpgradeTests {
     @Test("the new binary migrates it at start-up: every job, event, key, template and schedule is there, the unfinished jobs run, replay stays exact")
     func upgradeFromSchema015() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let database = try DatabaseQueue(path: directory.path + "/offload.sqlite")
-        try await database.writeWithoutTransaction { db in try db.execute(sql: String(contentsOf: fixture, encoding: .utf8)) }
+        let database = try await loadFixture(into: directory)
         let before = try await database.read { db in
             var events: [String: [Int64]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT job_id, seq FROM job_events ORDER BY job_id, seq") {
@@ -96,8 +102,7 @@ struct UpgradeTests {
     func gapEndsTheBacklog() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let database = try DatabaseQueue(path: directory.path + "/offload.sqlite")
-        try await database.writeWithoutTransaction { db in try db.execute(sql: String(contentsOf: fixture, encoding: .utf8)) }
+        let database = try await loadFixture(into: directory)
         let id = try await database.write { db -> String in
             let id = try String.fetchOne(db, sql: "SELECT id FROM jobs WHERE data = '{\"name\":\"completed\"}'") ?? ""
             try db.execute(sql: "DELETE FROM job_events WHERE job_id = ? AND seq = 3", arguments: [id])
