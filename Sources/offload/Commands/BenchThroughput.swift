@@ -21,37 +21,26 @@ extension Bench {
     func fillHistory(http: HTTPClient, baseURL: String, key: String, report: inout [String: JSONValue]) async throws {
         guard history > 0 else { return }
         guard workers > 0 || server != nil else { throw ValidationError("--history needs workers to run the jobs") }
-        let started = ContinuousClock.now
-        let requests = (history + 999) / 1_000
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in 0..<min(4, requests) {
-                group.addTask {
-                    for request in stride(from: client, to: requests, by: 4) {
-                        let count = min(1_000, history - request * 1_000)
-                        let jobs = JSONValue.array((0..<count).map { n in ["processingType": "noop", "data": .int(Int64(n))] })
-                        _ = try await send(http, "POST", baseURL + "/api/jobs/batch", key: key, body: ["jobs": jobs])
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        try await waitUntilDone(http: http, baseURL: baseURL, key: key)
-        let elapsed = seconds(ContinuousClock.now - started)
-        print(String(format: "history: %d finished noop jobs in the store before the figures (filled in %.0f s)", history, elapsed))
+        let rate = try await endToEnd(http: http, baseURL: baseURL, key: key, jobs: history, batch: 1_000)
+        print(String(format: "history: %d finished noop jobs in the store before the figures (filled in %.0f s)", history, Double(history) / rate))
         report["historyJobs"] = .int(Int64(history))
     }
 
-    /// Jobs per second from the first submit until no job is PENDING or PROCESSING.
-    func endToEnd(http: HTTPClient, baseURL: String, key: String, batch: Int, options: JSONValue = [:]) async throws -> Double {
+    /// Jobs per second from the first of `jobs` submits (default `--end-to-end-jobs`) until no job is PENDING or
+    /// PROCESSING.
+    func endToEnd(
+        http: HTTPClient, baseURL: String, key: String, jobs: Int? = nil, batch: Int, options: JSONValue = [:]
+    ) async throws -> Double {
+        let total = jobs ?? endToEndJobs
         try await waitUntilDone(http: http, baseURL: baseURL, key: key)
         let started = ContinuousClock.now
-        let requests = (endToEndJobs + batch - 1) / batch
+        let requests = (total + batch - 1) / batch
         let clients = batch == 1 ? concurrency : min(4, requests)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<clients {
                 group.addTask {
                     for request in stride(from: client, to: requests, by: clients) {
-                        let count = min(batch, endToEndJobs - request * batch)
+                        let count = min(batch, total - request * batch)
                         if batch == 1 {
                             _ = try await send(http, "POST", baseURL + "/api/jobs", key: key, body: [
                                 "processingType": "noop", "data": .int(Int64(request)), "options": options,
@@ -68,7 +57,7 @@ extension Bench {
             try await group.waitForAll()
         }
         try await waitUntilDone(http: http, baseURL: baseURL, key: key)
-        return Double(endToEndJobs) / seconds(ContinuousClock.now - started)
+        return Double(total) / seconds(ContinuousClock.now - started)
     }
 
     /// Returns once no job is PENDING or PROCESSING (checked every 5 ms: the figure is that much coarse).
