@@ -122,7 +122,7 @@ public struct OffloadServerApp: Sendable {
                 configuration: .init(
                     concurrency: configuration.workers,
                     shutdownGrace: configuration.shutdownGrace,
-                    heartbeatInterval: .seconds(max(1, configuration.leaseSeconds / 3))),
+                    heartbeatInterval: .seconds(max(1, configuration.leaseSeconds / 3)), gatherDelay: .zero),
                 logger: logger))
         }
         return services

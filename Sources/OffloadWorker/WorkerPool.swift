@@ -18,16 +18,20 @@ public final class WorkerPool: Service {
         public var leaseWait: Duration
         /// How long a final report (complete, fail) is retried while the source is unreachable (until shutdown).
         public var reportPatience: Duration
+        /// With only a few slots free, how long to wait for more before leasing, so one lease fills many slots
+        /// (zero where a lease costs no round trip: the server's own workers, whose leases the writer batches).
+        public var gatherDelay: Duration
 
         public init(
             concurrency: Int, shutdownGrace: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(10),
-            leaseWait: Duration = .seconds(30), reportPatience: Duration = .seconds(600)
+            leaseWait: Duration = .seconds(30), reportPatience: Duration = .seconds(600), gatherDelay: Duration = .milliseconds(2)
         ) {
             self.concurrency = concurrency
             self.shutdownGrace = shutdownGrace
             self.heartbeatInterval = heartbeatInterval
             self.leaseWait = leaseWait
             self.reportPatience = reportPatience
+            self.gatherDelay = gatherDelay
         }
     }
 
@@ -105,10 +109,10 @@ public final class WorkerPool: Service {
             await slotFreed.wait(since: generation)
             return []
         }
-        // A few slots free while most are busy: give the others 2 ms to finish, so one lease fills many slots
-        // instead of costing a round trip per slot (short jobs end in bursts).
-        if free * 4 < configuration.concurrency {
-            try? await Task.sleep(for: .milliseconds(2))
+        // A few slots free while most are busy: give the others a moment to finish, so one lease fills many
+        // slots instead of costing a round trip per slot (short jobs end in bursts).
+        if free * 4 < configuration.concurrency && configuration.gatherDelay > .zero {
+            try? await Task.sleep(for: configuration.gatherDelay)
             free = configuration.concurrency - busy.load(ordering: .relaxed)
         }
         let limit = free

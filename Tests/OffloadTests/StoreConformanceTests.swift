@@ -361,6 +361,40 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("each status lists newest first, per tenant or across tenants, a page at a time", arguments: StoreKind.allCases)
+    func historyByStatus(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            // Two of each status, the tenants interleaved; each status comes from its own index or the key.
+            _ = try await store.submit((0..<10).map { newJob("job_\($0)", tenant: $0 % 2 == 0 ? "acme" : "other") })
+            var leased: [String: LeasedJob] = [:]
+            for job in try await lease(store, limit: 8) { leased[job.job.jobId] = job }
+            for id in ["job_2", "job_3"] {
+                _ = try await store.complete(jobId: id, leaseToken: leased[id]!.leaseToken, result: nil, at: t0)
+            }
+            for id in ["job_4", "job_5"] {
+                _ = try await store.fail(
+                    jobId: id, leaseToken: leased[id]!.leaseToken, error: "boom", result: nil, retryAt: { _ in nil }, at: t0)
+            }
+            for id in ["job_6", "job_7"] { _ = try await store.cancel(jobId: id, tenant: nil, at: t0) }
+            for id in ["job_6", "job_7"] { _ = try await store.acknowledgeCancel(jobId: id, leaseToken: leased[id]!.leaseToken, at: t0) }
+            let expected: [JobStatus: [String]] = [
+                .pending: ["job_9", "job_8"], .processing: ["job_1", "job_0"], .completed: ["job_3", "job_2"],
+                .failed: ["job_5", "job_4"], .cancelled: ["job_7", "job_6"],
+            ]
+            for (status, ids) in expected {
+                #expect(try await store.jobs(JobQuery(status: status)).jobs.map(\.jobId) == ids, "\(status)")
+                let first = try await store.jobs(JobQuery(status: status, limit: 1))
+                #expect(first.jobs.map(\.jobId) == [ids[0]], "\(status)")
+                #expect(try await store.jobs(JobQuery(status: status, before: first.nextCursor)).jobs.map(\.jobId) == [ids[1]])
+                for tenant in ["acme", "other"] {
+                    let mine = ids.filter { Int($0.dropFirst(4))! % 2 == (tenant == "acme" ? 0 : 1) }
+                    #expect(try await store.jobs(JobQuery(tenant: tenant, status: status)).jobs.map(\.jobId) == mine)
+                }
+            }
+            #expect(try await store.jobs(JobQuery(tenant: "other")).jobs.map(\.jobId) == ["job_9", "job_7", "job_5", "job_3", "job_1"])
+        }
+    }
+
     @Test("events reach the bus after commit, in order", arguments: StoreKind.allCases)
     func busOrder(kind: StoreKind) async throws {
         try await withStore(kind) { store in

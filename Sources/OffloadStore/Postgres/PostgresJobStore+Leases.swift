@@ -6,7 +6,7 @@ extension PostgresJobStore {
     public func nextRunAt(after now: Date) async throws -> Date? {
         try await autocommit { connection in
             try await Self.first(connection.query(
-                "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > \(Timestamps.millis(now))",
+                "SELECT MIN(run_at) FROM jobs WHERE status = 'PENDING' AND run_at > created_at AND run_at > \(Timestamps.millis(now))",
                 logger: self.logger)) { try $0.decode(Int64?.self) }?.map(Timestamps.date(millis:))
         }
     }

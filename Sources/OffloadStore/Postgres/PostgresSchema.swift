@@ -170,6 +170,23 @@ enum PostgresSchema {
             // event row. Rows from before stand for none of their events (their events are rows).
             "ALTER TABLE jobs ADD COLUMN inline_events BIGINT NOT NULL DEFAULT 0, ADD COLUMN processing_seq BIGINT",
         ]),
+        ("009_hot_path_indexes", [
+            // A status change is never a HOT update (status is indexed), so every index that holds all jobs
+            // took a new entry at each of a job's three writes: 19 index entries per job cycle. Now waiting and
+            // running jobs are in one small index (their listings, the counts, the sweeper, the registry), jobs
+            // that ended badly in another, the wake-up timer's index holds only jobs due later (as SQLite's
+            // migration 015): 7 entries per cycle. Completed jobs and per-tenant listings walk the primary key.
+            "DROP INDEX jobs_tenant",
+            "DROP INDEX jobs_tenant_status",
+            "DROP INDEX jobs_status",
+            "DROP INDEX jobs_active_counts",
+            "DROP INDEX jobs_running_worker",
+            "DROP INDEX jobs_running",
+            "DROP INDEX jobs_pending_run_at",
+            "CREATE INDEX jobs_active ON jobs (status, id) INCLUDE (queue, processing_type) WHERE status IN ('PENDING', 'PROCESSING')",
+            "CREATE INDEX jobs_ended_badly ON jobs (status, id) WHERE status IN ('FAILED', 'CANCELLED')",
+            "CREATE INDEX jobs_delayed_run_at ON jobs (run_at) WHERE status = 'PENDING' AND run_at > created_at",
+        ]),
     ]
 
     /// Runs the migrations this database has not seen, under the advisory lock; answers how many ran.

@@ -273,8 +273,9 @@ extension SQLiteJobStore {
         try await writer.write { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: """
-                    SELECT id, attempt, max_attempts, cancel_requested FROM jobs INDEXED BY jobs_running_worker
-                    WHERE status = 'PROCESSING' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?
+                    SELECT id, attempt, max_attempts, cancel_requested FROM jobs INDEXED BY jobs_active
+                    WHERE \(SQLiteSchema.activePredicate) AND status = 'PROCESSING' AND lease_expires_at < ?
+                    ORDER BY lease_expires_at LIMIT ?
                     """),
                 arguments: [Timestamps.millis(now), Lifecycle.expiredPerSweep])
             var effects = WriteEffects()

@@ -87,7 +87,10 @@ extension SQLiteJobStore {
         try await read { db in
             var byWorker: [String: [String]] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT worker_id, id FROM jobs WHERE status = 'PROCESSING' AND worker_id IS NOT NULL ORDER BY id")
+                db, sql: """
+                    SELECT worker_id, id FROM jobs INDEXED BY jobs_active
+                    WHERE \(SQLiteSchema.activePredicate) AND status = 'PROCESSING' AND worker_id IS NOT NULL ORDER BY id
+                    """)
             {
                 byWorker[row[0], default: []].append(row[1])
             }

@@ -284,7 +284,20 @@ public final class SQLiteJobStore: JobStoreService {
                 conditions.append("tenant = ?")
                 arguments += [tenant]
             }
+            // Waiting, running and failed or cancelled jobs each come from their small index; completed jobs
+            // and listings of every status walk the primary key, newest first (no index is kept per tenant).
+            var source = "jobs"
             if let status = query.status {
+                switch status {
+                case .pending, .processing:
+                    source = "jobs INDEXED BY jobs_active"
+                    conditions.append(SQLiteSchema.activePredicate)
+                case .failed, .cancelled:
+                    source = "jobs INDEXED BY jobs_ended_badly"
+                    conditions.append(SQLiteSchema.endedBadlyPredicate)
+                case .completed:
+                    break
+                }
                 conditions.append("status = ?")
                 arguments += [status.rawValue]
             }
@@ -305,7 +318,7 @@ public final class SQLiteJobStore: JobStoreService {
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let rows = try Row.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT \(SQLiteRows.jobColumns) FROM jobs \(whereClause) ORDER BY id DESC LIMIT ?"),
+                    sql: "SELECT \(SQLiteRows.jobColumns) FROM \(source) \(whereClause) ORDER BY id DESC LIMIT ?"),
                 arguments: arguments)
             return JobPage(fetched: try rows.map { try SQLiteRows.jobRow($0).job }, limit: limit)
         }

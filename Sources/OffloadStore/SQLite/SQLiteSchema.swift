@@ -2,6 +2,11 @@ import GRDB
 
 /// Numbered migrations of the SQLite store; each runs once, in its own transaction, at start-up.
 enum SQLiteSchema {
+    /// The partial indexes' conditions: a query names its index's condition word for word, or SQLite does
+    /// not see that the index holds every row it asks for.
+    static let activePredicate = "status IN ('PENDING', 'PROCESSING')"
+    static let endedBadlyPredicate = "status IN ('FAILED', 'CANCELLED')"
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("001_jobs_events_keys") { db in
@@ -193,6 +198,24 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 ALTER TABLE jobs ADD COLUMN inline_events INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE jobs ADD COLUMN processing_seq INTEGER;
+                """)
+        }
+        migrator.registerMigration("017_hot_path_indexes") { db in
+            // Indexes chosen from the hot path (Tests/perf/sqlite_floor.py: a job cycle 27–29 µs → 19.6–20.5 µs).
+            // A job's status changes twice; every index holding all jobs by status (jobs_status,
+            // jobs_tenant_status) moved its entry twice, and jobs_tenant, jobs_active_counts and
+            // jobs_running_worker added six more index writes. Now: waiting and running jobs in one small
+            // index (listings of those statuses, the counts, the sweeper, the registry), jobs that ended badly in
+            // another (rare, and what a dashboard looks for); completed jobs and per-tenant listings walk the
+            // primary key newest first, where completed jobs are most of what is found.
+            try db.execute(sql: """
+                DROP INDEX jobs_tenant;
+                DROP INDEX jobs_tenant_status;
+                DROP INDEX jobs_status;
+                DROP INDEX jobs_active_counts;
+                DROP INDEX jobs_running_worker;
+                CREATE INDEX jobs_active ON jobs (status, id, queue, processing_type) WHERE \(SQLiteSchema.activePredicate);
+                CREATE INDEX jobs_ended_badly ON jobs (status, id) WHERE \(SQLiteSchema.endedBadlyPredicate);
                 """)
         }
         return migrator
