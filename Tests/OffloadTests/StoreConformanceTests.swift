@@ -395,6 +395,18 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("a submit to a paused queue signals no work; one to a running queue does", arguments: StoreKind.allCases)
+    func pausedQueueSignalsNoWork(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            try await store.setQueue("default", paused: true, at: t0)
+            let generation = store.eventBus.work.generation
+            _ = try await store.submit([newJob("job_1"), newJob("job_2")])
+            #expect(store.eventBus.work.generation == generation)
+            _ = try await store.submit([newJob("job_3"), newJob("job_4", queue: "other")])
+            #expect(store.eventBus.work.generation != generation)
+        }
+    }
+
     @Test("events reach the bus after commit, in order", arguments: StoreKind.allCases)
     func busOrder(kind: StoreKind) async throws {
         try await withStore(kind) { store in

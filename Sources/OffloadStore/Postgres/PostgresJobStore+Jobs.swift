@@ -10,14 +10,14 @@ extension PostgresJobStore {
         guard jobs.allSatisfy({ $0.cacheMaxAge == nil }) else { return try await submitConsultingCache(jobs) }
         let (inserted, existing) = try await autocommit { connection in
             let inserted = try await self.insertPending(jobs, connection)
-            let skipped = jobs.filter { !inserted.contains($0.jobId) }
+            let skipped = jobs.filter { !inserted.ids.contains($0.jobId) }
             return (inserted, try await self.jobsByIdempotencyKey(skipped, connection))
         }
         var outcomes: [SubmitOutcome] = []
         var firstWithKey: [String: Job] = [:]
         var effects = WriteEffects()
         for new in jobs {
-            if inserted.contains(new.jobId) {
+            if inserted.ids.contains(new.jobId) {
                 let job = Self.pendingJob(new)
                 if let key = Self.idempotencyIdentity(new) { firstWithKey[key] = job }
                 outcomes.append(SubmitOutcome(job: job, created: true))
@@ -28,7 +28,7 @@ extension PostgresJobStore {
                 throw OffloadError.unavailable("a submitted job was not stored")
             }
         }
-        effects.workAvailable = !effects.events.isEmpty
+        effects.workAvailable = inserted.wakeLeases
         announce(effects)
         return outcomes
     }
@@ -77,7 +77,7 @@ extension PostgresJobStore {
             var lost: [Int] = []
             for index in fresh {
                 let new = jobs[index]
-                guard inserted.contains(new.jobId) else {
+                guard inserted.ids.contains(new.jobId) else {
                     lost.append(index)
                     continue
                 }
@@ -85,7 +85,7 @@ extension PostgresJobStore {
                 outcomes[index] = SubmitOutcome(job: Self.pendingJob(new), created: true)
             }
             effects.events += events
-            effects.workAvailable = !events.isEmpty
+            effects.workAvailable = inserted.wakeLeases
             // A key that a concurrent transaction committed first, or that an earlier item of this batch took.
             let taken = lost.isEmpty ? [:] : try await self.jobsByIdempotencyKey(lost.map { jobs[$0] }, connection)
             for (index, new) in jobs.enumerated() where outcomes[index] == nil {
@@ -125,8 +125,16 @@ extension PostgresJobStore {
 
     /// Inserts new PENDING jobs in one statement (their first events are the rows' own: `InlineEvents.first`);
     /// answers the ids stored (a job whose idempotency key exists is skipped).
-    private func insertPending(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Set<String> {
-        guard !jobs.isEmpty else { return [] }
+    /// The ids a submit inserted, and whether they wake leases: a job in a paused queue wakes none (each
+    /// lessee would walk that queue's waiting jobs for nothing: with the queue paused and 10,000 waiting, every
+    /// single submit cost 64 such walks). Resuming the queue wakes them.
+    private struct Inserted {
+        var ids: Set<String> = []
+        var wakeLeases = false
+    }
+
+    private func insertPending(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Inserted {
+        guard !jobs.isEmpty else { return Inserted() }
         // Arrays cannot hold NULL here: '' and 0 stand for "none" (an empty key and a zero timeout are invalid).
         let ids = jobs.map(\.jobId)
         let types = jobs.map(\.processingType)
@@ -144,7 +152,7 @@ extension PostgresJobStore {
         // A job's labels travel as one newline-joined text (arrays of arrays must be rectangular); label
         // terms cannot hold a newline.
         let labels = jobs.map { JobLabels.terms($0.labels).joined(separator: "\n") }
-        return Set(try await Self.collect(connection.query("""
+        let rows = try await Self.collect(connection.query("""
             WITH stored AS (
                 INSERT INTO jobs (id, processing_type, queue, data, options, status, max_attempts, priority, run_at,
                     timeout_seconds, idempotency_key, tenant, created_at, last_seq, cache_key, labels, inline_events)
@@ -155,10 +163,11 @@ extension PostgresJobStore {
                     \(keys)::text[], \(tenants)::text[], \(created)::bigint[], \(cacheKeys)::text[], \(labels)::text[])
                     AS u(id, t, q, d, o, m, p, r, ts, k, tn, c, ck, l)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING id
+                RETURNING id, queue
             )
-            SELECT id FROM stored
-            """, logger: logger)) { try $0.decode(String.self) })
+            SELECT id, queue NOT IN (SELECT queue FROM paused_queues) FROM stored
+            """, logger: logger)) { try $0.decode((String, Bool).self) }
+        return Inserted(ids: Set(rows.map(\.0)), wakeLeases: rows.contains { $0.1 })
     }
 
     /// Appends events in one statement.
