@@ -24,12 +24,19 @@ extension PostgresJobStore {
         if let ids = request.jobIds, ids.isEmpty { return [] }
         let now = Timestamps.millis(request.now)
         let expires = now + Int64(request.leaseDuration * 1000)
-        let statement = LeaseStatement(
-            now: now, processingTypes: request.processingTypes, limit: Int64(request.limit), workerId: request.workerId,
-            expiresAt: expires, jobIds: request.jobIds, labels: request.labels)
         let rows = try await autocommit { connection in
             var rows: [JobRow] = []
-            for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
+            if let types = request.processingTypes, let labels = request.labels, request.jobIds == nil {
+                let statement = WorkerLeaseStatement(
+                    now: now, processingTypes: types, limit: Int64(request.limit), workerId: request.workerId,
+                    expiresAt: expires, labels: labels)
+                for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
+            } else {
+                let statement = LeaseStatement(
+                    now: now, processingTypes: request.processingTypes, limit: Int64(request.limit),
+                    workerId: request.workerId, expiresAt: expires, jobIds: request.jobIds, labels: request.labels)
+                for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
+            }
             return rows
         }
         var leased: [LeasedJob] = []
