@@ -19,7 +19,8 @@ public final class WorkerPool: Service {
         /// How long a final report (complete, fail) is retried while the source is unreachable (until shutdown).
         public var reportPatience: Duration
         /// With only a few slots free, how long to wait for more before leasing, so one lease fills many slots
-        /// (zero where a lease costs no round trip: the server's own workers, whose leases the writer batches).
+        /// (zero for the server's own workers: their lease is a store call, not an HTTP round trip, and on
+        /// SQLite it joins the writer's next transaction).
         public var gatherDelay: Duration
 
         public init(
