@@ -123,8 +123,6 @@ extension PostgresJobStore {
         return found
     }
 
-    /// Inserts new PENDING jobs in one statement (their first events are the rows' own: `InlineEvents.first`);
-    /// answers the ids stored (a job whose idempotency key exists is skipped).
     /// The ids a submit inserted, and whether they wake leases: a job in a paused queue wakes none (each
     /// lessee would walk that queue's waiting jobs for nothing: with the queue paused and 10,000 waiting, every
     /// single submit cost 64 such walks). Resuming the queue wakes them.
@@ -133,6 +131,8 @@ extension PostgresJobStore {
         var wakeLeases = false
     }
 
+    /// Inserts new PENDING jobs in one statement (their first events are the rows' own: `InlineEvents.first`);
+    /// answers the ids stored (a job whose idempotency key exists is skipped) and whether any of their queues runs.
     private func insertPending(_ jobs: [NewJob], _ connection: PostgresConnection) async throws -> Inserted {
         guard !jobs.isEmpty else { return Inserted() }
         // Arrays cannot hold NULL here: '' and 0 stand for "none" (an empty key and a zero timeout are invalid).
