@@ -26,15 +26,13 @@ extension PostgresJobStore {
         let expires = now + Int64(request.leaseDuration * 1000)
         let rows = try await autocommit { connection in
             var rows: [JobRow] = []
+            let terms = LeaseTerms(now: now, limit: Int64(request.limit), workerId: request.workerId, expiresAt: expires)
             if let types = request.processingTypes, let labels = request.labels, request.jobIds == nil {
-                let statement = WorkerLeaseStatement(
-                    now: now, processingTypes: types, limit: Int64(request.limit), workerId: request.workerId,
-                    expiresAt: expires, labels: labels)
+                let statement = WorkerLeaseStatement(terms: terms, processingTypes: types, labels: labels)
                 for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
             } else {
                 let statement = LeaseStatement(
-                    now: now, processingTypes: request.processingTypes, limit: Int64(request.limit),
-                    workerId: request.workerId, expiresAt: expires, jobIds: request.jobIds, labels: request.labels)
+                    terms: terms, processingTypes: request.processingTypes, jobIds: request.jobIds, labels: request.labels)
                 for try await row in try await connection.execute(statement, logger: self.logger) { rows.append(row) }
             }
             return rows

@@ -209,7 +209,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         var ran: [(Parked, [LeasedJob], WriteEffects)] = []
         do {
             (ran, outcomes) = try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
+                // Cached, as the savepoint's: parsing BEGIN and COMMIT again for each transaction was 6 % of the
+                // writer thread's samples under single submits.
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
                 let savepoint = try Savepoint(db)
                 var ran: [(Parked, [LeasedJob], WriteEffects)] = []
                 for entry in leasing {
@@ -219,7 +221,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 }
                 let outcomes = try Self.apply(batch, db, savepoint)
                 do {
-                    try db.execute(sql: "COMMIT")
+                    try db.cachedStatement(sql: "COMMIT").execute()
                 } catch {
                     try? db.execute(sql: "ROLLBACK")
                     throw error
