@@ -37,6 +37,57 @@ public struct LeaseAnswer: Sendable, Equatable {
     public var cancel: [String]
 }
 
+/// One report in a sync: events of a leased job, then, optionally, the end of its attempt.
+public struct SyncReport: Sendable, Equatable {
+    public enum End: Sendable, Equatable {
+        case complete(result: JSONValue)
+        case fail(error: String, result: JSONValue?, retry: RetryHint)
+        /// Hands the job back (a shutdown), or acknowledges its cancel.
+        case release
+    }
+
+    public var lease: LeaseRef
+    public var events: [EventReport]
+    public var end: End?
+
+    public init(lease: LeaseRef, events: [EventReport] = [], end: End? = nil) {
+        self.lease = lease
+        self.events = events
+        self.end = end
+    }
+
+    var jsonValue: JSONValue {
+        var fields: [String: JSONValue] = ["jobId": .string(lease.jobId), "leaseToken": .string(lease.leaseToken)]
+        if !events.isEmpty { fields["events"] = .array(events.map { ["kind": .string($0.kind.rawValue), "data": $0.data] }) }
+        switch end {
+        case nil: break
+        case .complete(let result):
+            fields["end"] = "complete"
+            fields["result"] = result
+        case .fail(let error, let result, let retry):
+            fields["end"] = "fail"
+            fields["error"] = .string(error)
+            if let result { fields["result"] = result }
+            switch retry {
+            case .backoff: break
+            case .after(let seconds): fields["retryAfterSeconds"] = .double(seconds)
+            case .never: fields["retry"] = false
+            }
+        case .release:
+            fields["end"] = "release"
+        }
+        return .object(fields)
+    }
+}
+
+/// A sync's answer: each report's outcome in order (whether its job's cancel was requested, or why the
+/// server refused it: `conflict` for a stale lease), new leases, and running jobs to stop.
+public struct SyncAnswer: Sendable {
+    public var reports: [Result<Bool, OffloadError>]
+    public var jobs: [LeasedJob]
+    public var cancel: [String]
+}
+
 /// A stored bundle: `POST /api/files`'s answer.
 public struct UploadedFile: Sendable, Equatable {
     public var fileId: String
@@ -73,6 +124,32 @@ extension OffloadClient {
         let answer = try await call(
             "POST", "/api/workers/\(workerId)/lease?wait=\(waitSeconds)", json: body, timeout: .seconds(Int64(waitSeconds) + 30))
         return LeaseAnswer(
+            jobs: try (answer["jobs"]?.arrayValue ?? []).map(LeasedJob.init(json:)),
+            cancel: answer["cancel"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
+
+    /// One round trip of the session protocol: `reports` (events and ends of many jobs), the jobs the worker
+    /// runs now (`running`: their leases are extended; leases it no longer lists are handed back) and up to
+    /// `lease` new jobs, waiting up to `waitSeconds` for one when there is nothing else to answer.
+    public func syncWorker(
+        _ workerId: String, reports: [SyncReport], running: [String], lease: Int, waitSeconds: Int
+    ) async throws -> SyncAnswer {
+        let body: JSONValue = [
+            "reports": .array(reports.map(\.jsonValue)), "running": .array(running.map(JSONValue.string)),
+            "lease": .int(Int64(lease)),
+        ]
+        let answer = try await call(
+            "POST", "/api/workers/\(workerId)/sync?wait=\(waitSeconds)", json: body, timeout: .seconds(Int64(waitSeconds) + 30))
+        let outcomes = answer["reports"]?.arrayValue ?? []
+        guard outcomes.count == reports.count else {
+            throw OffloadError.unavailable("the server answered \(outcomes.count) outcomes for \(reports.count) reports")
+        }
+        return SyncAnswer(
+            reports: outcomes.map { outcome in
+                if outcome["ok"]?.boolValue == true { return .success(outcome["cancelRequested"]?.boolValue ?? false) }
+                let message = outcome["error"]?["message"]?.stringValue ?? "refused"
+                return .failure(OffloadError(code: outcome["error"]?["code"]?.stringValue ?? "", message: message))
+            },
             jobs: try (answer["jobs"]?.arrayValue ?? []).map(LeasedJob.init(json:)),
             cancel: answer["cancel"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }

@@ -27,6 +27,22 @@ public enum OffloadError: Error, Sendable, Equatable {
         }
     }
 
+    /// The error a `code` and `message` stand for (as an error body or a sync's report outcome carries them);
+    /// an unknown code is `unavailable`.
+    public init(code: String, message: String) {
+        switch code {
+        case "bad_request": self = .badRequest(message)
+        case "unauthorized": self = .unauthorized(message)
+        case "forbidden": self = .forbidden(message)
+        case "not_found": self = .notFound(message)
+        case "conflict": self = .conflict(message)
+        case "payload_too_large": self = .payloadTooLarge(message)
+        case "unprocessable": self = .unprocessable(message)
+        case "rate_limited": self = .rateLimited(retryAfterSeconds: 1)
+        default: self = .unavailable(message)
+        }
+    }
+
     /// A message safe to show: never a secret, a stack trace or SQL.
     public var message: String {
         switch self {

@@ -56,6 +56,9 @@ public struct ServerConfiguration: Sendable {
     public var builtIns = BuiltInOptions()
     /// A worker with no heartbeat for this long is shown offline (three missed 10 s heartbeats).
     public var workerOfflineAfter: TimeInterval = 30
+    /// A lease a worker's sync does not list is handed back once it is older than this: younger, the answer
+    /// that carried it may still be on its way to the worker.
+    public var workerReconcileGrace: TimeInterval = 5
     /// The largest bundle `POST /api/files` takes.
     public var maxBundleBytes = 50 * 1024 * 1024
     public var retryPolicy = RetryPolicy()

@@ -131,6 +131,9 @@ public protocol JobStore: Sendable {
     func pruneWorkers(lastSeenBefore: Date) async throws -> Int
     /// The ids of the jobs each worker runs now (PROCESSING), by worker id.
     func runningJobs() async throws -> [String: [String]]
+    /// The leases `workerId` holds now (its PROCESSING jobs), oldest first: the server's own record of what a
+    /// worker runs, for its capacity and to reconcile the worker's own list.
+    func heldLeases(workerId: String) async throws -> [HeldLease]
 
     /// Counts for the dashboard, `GET /api/stats` and metrics, from the partial indexes (never the whole
     /// table): jobs waiting and running now, jobs finished since `finishedSince`, and the wait and run times
@@ -230,6 +233,23 @@ public struct JobSnapshot: Sendable, Equatable {
         self.job = job
         self.lastSeq = lastSeq
         self.events = events
+    }
+}
+
+/// A lease a worker holds, as the store records it.
+public struct HeldLease: Sendable, Equatable {
+    public var jobId: String
+    public var leaseToken: String
+    public var startedAt: Date
+    public var expiresAt: Date
+    public var cancelRequested: Bool
+
+    public init(jobId: String, leaseToken: String, startedAt: Date, expiresAt: Date, cancelRequested: Bool) {
+        self.jobId = jobId
+        self.leaseToken = leaseToken
+        self.startedAt = Timestamps.date(millis: Timestamps.millis(startedAt))
+        self.expiresAt = Timestamps.date(millis: Timestamps.millis(expiresAt))
+        self.cancelRequested = cancelRequested
     }
 }
 

@@ -3,11 +3,13 @@ import OffloadClient
 import OffloadCore
 import Synchronization
 
-/// The job source of a remote worker agent: the server's worker HTTP API.
+/// The job source of a remote worker agent: the server's worker HTTP API, through its session protocol.
 ///
-/// It remembers the leases it holds, so each lease call tells the server which jobs run here (their leases
-/// are extended and a cancel of one of them answers at once); a server that forgot the worker (its
-/// registry was pruned, or its database replaced) gets the same registration again, under the same id.
+/// Reports (events, completions, failures, releases) queue up while a sync is on its way and go together in
+/// the next one (`POST /api/workers/{id}/sync`), with the jobs running here and, when the pool is asking for
+/// work meanwhile, its free slots: one round trip ends many jobs and leases the next ones. With nothing to
+/// report, a lease long-polls on a sync of its own. A server that forgot the worker (its registry was pruned,
+/// or its database replaced) gets the same registration again, under the same id.
 public final class RemoteJobSource: JobSource {
     private let client: OffloadClient
     private let registration: WorkerRegistration
@@ -15,6 +17,16 @@ public final class RemoteJobSource: JobSource {
     private let held = Mutex<Set<String>>([])
     private let cancelled: AsyncStream<String>
     private let cancelledContinuation: AsyncStream<String>.Continuation
+    private let outbox = Mutex(Outbox())
+
+    /// Reports waiting for the next sync, and a lease that rides along with it.
+    private struct Outbox {
+        var reports: [(report: SyncReport, answer: CheckedContinuation<Bool, any Error>)] = []
+        /// nil answered: the reports went without it, and the lease polls on its own.
+        var rider: (limit: Int, answer: CheckedContinuation<[LeasedJob]?, any Error>)?
+        /// A sync with reports is on its way (at most one: the next one takes everything queued meanwhile).
+        var sending = false
+    }
 
     public init(client: OffloadClient, registration: WorkerRegistration) {
         self.client = client
@@ -62,45 +74,95 @@ public final class RemoteJobSource: JobSource {
 
     public func lease(limit: Int, wait: Duration) async throws -> [LeasedJob] {
         let seconds = Int(min(60, max(0, wait.components.seconds)))
-        let answer = try await asRegistered { id in
-            try await client.leaseJobs(id, limit: limit, waitSeconds: seconds, running: runningIds())
+        // While reports are on their way, the lease goes with the next sync (it answers at once).
+        let riding = try await withCheckedThrowingContinuation { (answer: CheckedContinuation<[LeasedJob]?, any Error>) in
+            let rides = outbox.withLock { box -> Bool in
+                guard box.sending else { return false }
+                box.rider = (limit, answer)
+                return true
+            }
+            if !rides { answer.resume(returning: nil) }
         }
-        held.withLock { set in for leased in answer.jobs { set.insert(leased.job.jobId) } }
-        for jobId in answer.cancel { cancelledContinuation.yield(jobId) }
-        return answer.jobs
+        if let riding, !riding.isEmpty || seconds == 0 { return riding }
+        // Nothing to report (or nothing came with the reports): a long poll of its own, cancelled with this task.
+        return try await sync(reports: [], lease: limit, wait: seconds).jobs
     }
 
     public func report(_ lease: LeaseRef, events: [EventReport]) async throws -> Bool {
-        try await client.reportEvents(lease, events: events)
+        try await send(SyncReport(lease: lease, events: events))
     }
 
     public func complete(_ lease: LeaseRef, result: JSONValue) async throws {
-        try await ending(lease) { try await client.completeJob(lease, result: result) }
+        _ = try await send(SyncReport(lease: lease, end: .complete(result: result)))
     }
 
     public func fail(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint) async throws {
-        try await ending(lease) { try await client.failJob(lease, error: error, result: result, retry: retry) }
+        _ = try await send(SyncReport(lease: lease, end: .fail(error: error, result: result, retry: retry)))
     }
 
     public func acknowledgeCancel(_ lease: LeaseRef) async throws {
-        try await ending(lease) { try await client.releaseJob(lease) }
+        _ = try await send(SyncReport(lease: lease, end: .release))
     }
 
     public func release(_ lease: LeaseRef) async throws {
-        try await ending(lease) { try await client.releaseJob(lease) }
+        _ = try await send(SyncReport(lease: lease, end: .release))
     }
 
-    /// A final report: the job is no longer held once the server took it, or refused it for good.
-    private func ending(_ lease: LeaseRef, _ send: () async throws -> Void) async throws {
-        do {
-            try await send()
-        } catch {
-            // Unreachable: the job is still ours and the report will be tried again.
-            if case OffloadError.unavailable = error { throw error }
-            _ = held.withLock { $0.remove(lease.jobId) }
-            throw error
+    /// Queues `report` for the next sync; answers whether its job's cancel was requested once the server took
+    /// it, or throws why the server refused it (`conflict`: a stale lease) or could not be reached.
+    private func send(_ report: SyncReport) async throws -> Bool {
+        try await withCheckedThrowingContinuation { (answer: CheckedContinuation<Bool, any Error>) in
+            let start = outbox.withLock { box -> Bool in
+                box.reports.append((report, answer))
+                defer { box.sending = true }
+                return !box.sending
+            }
+            if start { Task { await self.drain() } }
         }
-        _ = held.withLock { $0.remove(lease.jobId) }
+    }
+
+    /// Sends the queued reports (with a riding lease) until none is left: each sync takes all that queued
+    /// while the one before was on its way.
+    private func drain() async {
+        while true {
+            let (batch, rider) = outbox.withLock { box in
+                let batch = box.reports
+                let rider = box.rider
+                box.reports.removeAll()
+                box.rider = nil
+                if batch.isEmpty { box.sending = false }
+                return (batch, rider)
+            }
+            if batch.isEmpty {
+                // A lease that came after the last reports went polls on its own.
+                rider?.answer.resume(returning: nil)
+                return
+            }
+            do {
+                let answer = try await sync(reports: batch.map(\.report), lease: rider?.limit ?? 0, wait: 0)
+                for ((report, waiting), outcome) in zip(batch, answer.reports) {
+                    if report.end != nil {
+                        // Ended, or refused for good: the job is no longer held here.
+                        if case .failure(.unavailable) = outcome {} else { _ = held.withLock { $0.remove(report.lease.jobId) } }
+                    }
+                    waiting.resume(with: outcome.mapError { $0 as any Error })
+                }
+                rider?.answer.resume(returning: answer.jobs)
+            } catch {
+                for (_, waiting) in batch { waiting.resume(throwing: error) }
+                rider?.answer.resume(throwing: error)
+            }
+        }
+    }
+
+    /// One sync under the registered id: the jobs it leases are held here, the cancels it answers go to the pool.
+    private func sync(reports: [SyncReport], lease: Int, wait: Int) async throws -> SyncAnswer {
+        let answer = try await asRegistered { id in
+            try await client.syncWorker(id, reports: reports, running: runningIds(), lease: lease, waitSeconds: wait)
+        }
+        held.withLock { set in for leased in answer.jobs { set.insert(leased.job.jobId) } }
+        for jobId in answer.cancel { cancelledContinuation.yield(jobId) }
+        return answer
     }
 
     public func heartbeat(_ leases: [LeaseRef]) async throws -> [String] {

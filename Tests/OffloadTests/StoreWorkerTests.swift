@@ -58,6 +58,27 @@ struct StoreWorkerTests {
         }
     }
 
+    @Test("a worker's held leases are its PROCESSING jobs with their tokens, oldest first, and end with the job", arguments: StoreKind.allCases)
+    func heldLeasesByWorker(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.submit([job("job_a"), job("job_b"), job("job_c")])
+            let first = try await store.lease(LeaseRequest(workerId: "w1", processingTypes: nil, limit: 1, leaseDuration: 30, now: t0))
+            let second = try await store.lease(LeaseRequest(
+                workerId: "w1", processingTypes: nil, limit: 1, leaseDuration: 30, now: t0.addingTimeInterval(1)))
+            #expect(try await lease(store, worker: "w2", labels: nil, limit: 1) == ["job_c"])
+            _ = try await store.cancel(jobId: second[0].job.jobId, tenant: nil, at: t0)
+            let held = try await store.heldLeases(workerId: "w1")
+            #expect(held.map(\.jobId) == (first + second).map(\.job.jobId))
+            #expect(held.map(\.leaseToken) == (first + second).map(\.leaseToken))
+            #expect(held.map(\.startedAt) == [t0, t0.addingTimeInterval(1)])
+            #expect(held.map(\.expiresAt) == [t0.addingTimeInterval(30), t0.addingTimeInterval(31)])
+            #expect(held.map(\.cancelRequested) == [false, true])
+            _ = try await store.complete(jobId: first[0].job.jobId, leaseToken: first[0].leaseToken, result: .null, at: t0)
+            #expect(try await store.heldLeases(workerId: "w1").map(\.jobId) == [second[0].job.jobId])
+            #expect(try await store.heldLeases(workerId: "w3").isEmpty)
+        }
+    }
+
     @Test("a failed attempt keeps what it produced beside its error", arguments: StoreKind.allCases)
     func failWithResult(kind: StoreKind) async throws {
         try await withStore(kind) { store in

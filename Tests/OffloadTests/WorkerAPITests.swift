@@ -79,6 +79,76 @@ struct WorkerAPITests {
         }
     }
 
+    @Test("one sync ends many jobs, refuses a stale report alone, says which job to stop and leases within capacity")
+    func sync() async throws {
+        try await TestServer.with(configure: { $0.workers = 0 }) { server in
+            let (worker, id) = try await registeredWorker(server, max: 3)
+            var ids: [String] = []
+            for n in 0..<5 { ids.append(try #require(try await server.submit("noop", data: .int(Int64(n)))["jobId"]?.stringValue)) }
+            let first = try await worker.syncWorker(id, reports: [], running: [], lease: 10, waitSeconds: 0)
+            #expect(first.jobs.map(\.job.jobId) == Array(ids.prefix(3)), "at most maxConcurrentJobs, in lease order")
+            let leases = first.jobs.map { LeaseRef(jobId: $0.job.jobId, leaseToken: $0.leaseToken) }
+            _ = try await server.call("POST", "/api/jobs/\(ids[2])/cancel")
+            let stale = LeaseRef(jobId: ids[1], leaseToken: "0123456789abcdef0123456789abcdef")
+            let second = try await worker.syncWorker(
+                id,
+                reports: [
+                    SyncReport(lease: leases[0], events: [.progress(50, message: "half")], end: .complete(result: ["n": 0])),
+                    SyncReport(lease: stale, end: .complete(result: "wrong")),
+                    SyncReport(lease: leases[1], end: .fail(error: "boom", result: nil, retry: .never)),
+                    SyncReport(lease: leases[2], events: [.log("still here")]),
+                ],
+                running: ids.prefix(3).map { $0 }, lease: 10, waitSeconds: 0)
+            #expect(second.reports.count == 4)
+            #expect(try second.reports[0].get() == false)
+            #expect(throws: OffloadError.self) { try second.reports[1].get() }
+            if case .failure(let error) = second.reports[1] { #expect(error.code == "conflict") }
+            #expect(try second.reports[2].get() == false)
+            #expect(try second.reports[3].get() == true, "the events' answer says the cancel was requested")
+            #expect(second.cancel == [ids[2]])
+            // Two ended, one still held: two free slots for the two jobs left.
+            #expect(second.jobs.map(\.job.jobId) == [ids[3], ids[4]])
+            let done = try await server.call("GET", "/api/jobs/\(ids[0])").json
+            #expect(done["status"] == "COMPLETED")
+            #expect(done["result"] == ["n": 0])
+            let events = try await server.call("GET", "/api/jobs/\(ids[0])/events").json["events"]?.arrayValue ?? []
+            #expect(events.compactMap { $0["kind"]?.stringValue } == ["status", "status", "progress", "completed"])
+            #expect(try await server.call("GET", "/api/jobs/\(ids[1])").json["status"] == "FAILED")
+            // A malformed report fails the whole request, before anything is applied.
+            let bad = try await server.call(
+                "POST", "/api/workers/\(id)/sync", key: server.makeKey(role: "worker", tenant: "default"),
+                json: ["running": [], "reports": [["jobId": .string(ids[3]), "leaseToken": "x", "end": "finish"]]])
+            #expect(bad.status == 400)
+            #expect(try await server.call("GET", "/api/jobs/\(ids[3])").json["status"] == "PROCESSING")
+        }
+    }
+
+    @Test("capacity is the server's record: a worker that claims to run nothing gets no job beyond its max, and leases it no longer lists are handed back")
+    func capacityAndReconcile() async throws {
+        try await TestServer.with(configure: {
+            $0.workers = 0
+            $0.workerReconcileGrace = 0
+        }) { server in
+            let (worker, id) = try await registeredWorker(server, max: 1)
+            let a = try #require(try await server.submit("noop", data: 1)["jobId"]?.stringValue)
+            let b = try #require(try await server.submit("noop", data: 2)["jobId"]?.stringValue)
+            let leased = try await worker.leaseJobs(id, limit: 1, waitSeconds: 0, running: [a])
+            #expect(leased.jobs.map(\.job.jobId) == [a])
+            // The simple protocol without jobIds: no reconcile, and the server's record says the worker is full.
+            let key = try await server.makeKey(role: "worker", tenant: "default")
+            let empty = try await server.call("POST", "/api/workers/\(id)/lease?wait=0", key: key, json: [:])
+            #expect(empty.status == 204)
+            #expect(try await server.call("GET", "/api/jobs/\(b)").json["status"] == "PENDING")
+            // A sync that lists nothing: the lease of a is handed back (the attempt does not count) and a job leased.
+            let synced = try await worker.syncWorker(id, reports: [], running: [], lease: 1, waitSeconds: 0)
+            #expect(synced.jobs.count == 1)
+            let job = try await server.call("GET", "/api/jobs/\(a)").json
+            #expect(job["status"] == (synced.jobs.first?.job.jobId == a ? "PROCESSING" : "PENDING"))
+            let stale = LeaseRef(jobId: a, leaseToken: try #require(leased.jobs.first?.leaseToken))
+            await #expect(throws: OffloadError.self) { try await worker.completeJob(stale, result: 1) }
+        }
+    }
+
     @Test("a cancel of a running job ends the worker's waiting lease call at once, and its heartbeat says so too")
     func cancelReachesWorker() async throws {
         try await TestServer.with(configure: { $0.workers = 0 }) { server in

@@ -3,73 +3,33 @@ import Hummingbird
 import OffloadCore
 import OffloadStore
 
-/// A remote worker's reports on a job it leased: events, then complete, fail or release. Each carries the
-/// lease token; a stale one is refused with 409 and changes nothing.
+/// A remote worker's reports on a job it leased, one per request: events, then complete, fail or release. Each
+/// carries the lease token; a stale one is refused with 409 and changes nothing. (`POST /api/workers/{id}/sync`
+/// carries many at once, through the same `WorkerSession`.)
 struct LeaseReportRoutes {
-    let store: any JobStore
-    let configuration: ServerConfiguration
-    let metrics: ServerMetrics
+    let session: WorkerSession
+    let maxBodyBytes: Int
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
-        let limit = configuration.maxBodyBytes
         group.post("/jobs/{id}/events") { request, context -> Response in
-            let (id, body, token) = try await lease(request, context, limit: limit)
-            guard let list = body["events"]?.arrayValue, list.count <= 10_000 else {
-                throw OffloadError.badRequest("events must be an array of {kind, data}")
-            }
-            let events = try list.map { item in
-                guard let kindName = item["kind"]?.stringValue, let kind = EventKind(rawValue: kindName) else {
-                    throw OffloadError.badRequest("each event needs a kind: progress, log or token")
-                }
-                return EventReport(kind: kind, data: item["data"] ?? .null)
-            }
-            let outcome = try await store.report(jobId: id, leaseToken: token, events: events, at: Date())
-            return HTTPJSON.response(json: [
-                "events": .int(Int64(outcome.events.count)), "cancelRequested": .bool(outcome.cancelRequested),
-            ])
+            let (id, body) = try await self.body(request, context)
+            guard body["events"]?.arrayValue != nil else { throw OffloadError.badRequest("events must be an array of {kind, data}") }
+            let applied = try await session.apply(try LeaseReport(jobId: id, body: body, end: nil))
+            return HTTPJSON.response(json: ["events": .int(Int64(applied.events)), "cancelRequested": .bool(applied.cancelRequested)])
         }
-
-        group.post("/jobs/{id}/complete") { request, context -> Response in
-            let (id, body, token) = try await lease(request, context, limit: limit)
-            let job = try await store.complete(jobId: id, leaseToken: token, result: body["result"] ?? .null, at: Date())
-            return HTTPJSON.response(json: job.jsonValue)
-        }
-
-        group.post("/jobs/{id}/fail") { request, context -> Response in
-            let (id, body, token) = try await lease(request, context, limit: limit)
-            guard let message = body["error"]?.stringValue, !message.isEmpty else {
-                throw OffloadError.badRequest("error must be a non-empty message")
+        for end in ["complete", "fail", "release"] {
+            group.post("/jobs/{id}/\(end)") { request, context -> Response in
+                let (id, body) = try await self.body(request, context)
+                let applied = try await session.apply(try LeaseReport(jobId: id, body: body, end: end))
+                guard let job = applied.job else { throw OffloadError.unavailable("the store did not answer the report") }
+                return HTTPJSON.response(json: job.jsonValue)
             }
-            // `"retry": false`: never again; `"retryAfterSeconds": n`: not before n seconds (an upstream's Retry-After).
-            let retry: RetryHint =
-                body["retry"]?.boolValue == false
-                ? .never
-                : body["retryAfterSeconds"]?.doubleValue.flatMap { $0 >= 0 ? .after(min($0, 86_400)) : nil } ?? .backoff
-            let now = Date()
-            let policy = configuration.retryPolicy
-            let job = try await store.fail(
-                jobId: id, leaseToken: token, error: String(message.prefix(10_000)), result: body["result"],
-                retryAt: { retry.retryAt(afterAttempt: $0, now: now, policy: policy) }, at: now)
-            metrics.retried(job)
-            return HTTPJSON.response(json: job.jsonValue)
-        }
-
-        group.post("/jobs/{id}/release") { request, context -> Response in
-            let (id, _, token) = try await lease(request, context, limit: limit)
-            return HTTPJSON.response(json: try await store.release(jobId: id, leaseToken: token, at: Date()).jsonValue)
         }
     }
 
-    /// The job id, the body and its lease token (400 without one).
-    private func lease(_ request: Request, _ context: OffloadRequestContext, limit: Int) async throws
-        -> (String, JSONValue, String)
-    {
+    /// The job id and the body, for a worker key.
+    private func body(_ request: Request, _ context: OffloadRequestContext) async throws -> (String, JSONValue) {
         _ = try context.require(.worker)
-        let id = try context.parameters.require("id")
-        let body = try await HTTPJSON.value(from: request, limit: limit)
-        guard let token = body["leaseToken"]?.stringValue, !token.isEmpty else {
-            throw OffloadError.badRequest("missing field 'leaseToken'")
-        }
-        return (id, body, token)
+        return (try context.parameters.require("id"), try await HTTPJSON.value(from: request, limit: maxBodyBytes))
     }
 }

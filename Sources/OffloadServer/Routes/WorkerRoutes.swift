@@ -11,10 +11,8 @@ struct WorkerRoutes {
     let metrics: ServerMetrics
     /// This server's in-process workers, which its pause and resume reach at once.
     let presence: InProcessPresence?
+    let session: WorkerSession
     let ids = IDGenerator()
-
-    /// Lease calls record that a worker was seen at most this often (heartbeats always do).
-    static let presenceInterval: TimeInterval = 2
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
         let limit = configuration.maxBodyBytes
@@ -50,24 +48,23 @@ struct WorkerRoutes {
         group.post("/workers/{id}/lease") { request, context -> Response in
             _ = try context.require(.worker)
             let id = try context.parameters.require("id")
-            var wait = 30
-            if let text = request.uri.queryParameters["wait"] {
-                guard let value = Int(text), (0...60).contains(value) else {
-                    throw OffloadError.badRequest("wait must be an integer number of seconds in 0...60")
-                }
-                wait = value
-            }
+            let wait = try Self.wait(request, fallback: 30)
             let body = try await HTTPJSON.value(from: request, limit: limit)
-            let running = try Self.jobIds(body)
-            var wanted = 1
-            if let given = body["limit"], !given.isNull {
-                guard let value = given.intValue, (0...1_000).contains(value) else {
-                    throw OffloadError.badRequest("limit must be an integer in 0...1000")
-                }
-                wanted = Int(value)
-            }
+            // The worker's list reconciles only when it sends one: the server's record decides capacity anyway.
+            let running = try body["jobIds"].flatMap { $0.isNull ? nil : try Self.jobIds(body) }
+            let wanted = try Self.limit(body["limit"], default: 1, field: "limit")
             return try await ConnectionWatch.watching(context.channel) { gone in
-                try await lease(workerId: id, wanted: wanted, running: running, wait: .seconds(wait), clientGone: gone)
+                try await lease(workerId: id, wanted: wanted, running: running, wait: wait, clientGone: gone)
+            }
+        }
+
+        group.post("/workers/{id}/sync") { request, context -> Response in
+            _ = try context.require(.worker)
+            let id = try context.parameters.require("id")
+            let wait = try Self.wait(request, fallback: 0)
+            let body = try await HTTPJSON.value(from: request, limit: limit)
+            return try await ConnectionWatch.watching(context.channel) { gone in
+                try await sync(workerId: id, body: body, wait: wait, clientGone: gone)
             }
         }
 
@@ -122,52 +119,82 @@ struct WorkerRoutes {
             json: worker.jsonValue(at: Date(), offlineAfter: configuration.workerOfflineAfter, runningJobIds: running))
     }
 
-    /// The long poll: answers at once when running jobs must stop (with what free capacity leases now), else
-    /// with jobs as soon as one matches (at most the worker's free capacity), else 204 when `wait` runs out. A
-    /// cancel of a running job ends the wait.
-    private func lease(workerId: String, wanted: Int, running: [String], wait: Duration, clientGone: Latch<Void>) async throws
+    /// The long poll: a sync without reports. It answers at once when running jobs must stop (with what free
+    /// capacity leases now), else with jobs as soon as one matches, else 204 when `wait` runs out.
+    private func lease(workerId: String, wanted: Int, running: [String]?, wait: Duration, clientGone: Latch<Void>) async throws
         -> Response
     {
-        guard let worker = try await store.worker(id: workerId) else { throw OffloadError.notFound("no worker \(workerId)") }
-        let now = Date()
-        if now.timeIntervalSince(worker.lastHeartbeatAt) >= Self.presenceInterval {
-            _ = try await store.touchWorker(id: workerId, at: now)
+        let exchange = try await session.exchange(
+            workerId: workerId, reports: [], running: running ?? [], reconcile: running != nil, wanted: wanted, wait: wait,
+            clientGone: clientGone)
+        guard !exchange.jobs.isEmpty || !exchange.cancel.isEmpty else { return Response(status: .noContent) }
+        return HTTPJSON.response(json: [
+            "jobs": .array(exchange.jobs.map(\.jsonValue)), "cancel": .array(exchange.cancel.map(JSONValue.string)),
+        ])
+    }
+
+    /// `POST /api/workers/{id}/sync`: many reports, the running jobs and the free slots in one round trip; the
+    /// answer carries each report's outcome, new leases and the running jobs to stop.
+    private func sync(workerId: String, body: JSONValue, wait: Duration, clientGone: Latch<Void>) async throws -> Response {
+        guard body.objectValue != nil else { throw OffloadError.badRequest("the body must be a JSON object") }
+        guard let given = body["running"], let running = try? Self.ids(given) else {
+            throw OffloadError.badRequest("running must be the array of the ids of the jobs the worker runs now")
         }
-        let leaseSeconds = configuration.leaseSeconds
-        var cancel = try await store.heartbeat(workerId: workerId, jobIds: running, until: now.addingTimeInterval(leaseSeconds))
-        let interrupt = Latch<Void>()
-        let watched = Set(running)
-        let token = store.eventBus.onCancelRequest { jobId in if watched.contains(jobId) { interrupt.set(()) } }
-        defer { store.eventBus.removeCancelListener(token) }
-        // A worker that died while waiting must not be handed jobs it will never see (they would sit
-        // leased until their lease expired, and count an attempt).
-        let goneWatch = Task {
-            if await clientGone.wait() != nil { interrupt.set(()) }
-        }
-        defer { goneWatch.cancel() }
-        let capacity = min(wanted, worker.maxConcurrentJobs - running.count)
-        let labels = worker.labelTerms
-        let store = self.store
-        // Jobs to stop answer at once (with whatever free capacity can lease now); otherwise wait for work.
-        let waitFor: Duration = cancel.isEmpty ? wait : .zero
-        let jobs = try await LeaseWait(store: store, metrics: metrics).lease(wait: waitFor, interrupt: interrupt) { now in
-            // Read again at each wake-up: an admin may pause (or resume) the worker meanwhile.
-            guard capacity > 0, clientGone.value == nil, try await store.worker(id: workerId)?.status == .active else {
-                return nil
+        var reports: [LeaseReport] = []
+        if let list = body["reports"], !list.isNull {
+            guard let items = list.arrayValue, items.count <= 10_000 else {
+                throw OffloadError.badRequest("reports must be an array of at most 10,000 reports")
             }
-            return LeaseRequest(
-                workerId: workerId, processingTypes: worker.processingTypes, limit: capacity,
-                leaseDuration: leaseSeconds, now: now, labels: labels)
+            reports = try items.map { item in
+                guard let jobId = item["jobId"]?.stringValue else { throw OffloadError.badRequest("each report needs a jobId") }
+                if let end = item["end"], !end.isNull, end.stringValue == nil {
+                    throw OffloadError.badRequest("end must be complete, fail or release")
+                }
+                return try LeaseReport(jobId: jobId, body: item, end: item["end"]?.stringValue)
+            }
         }
-        if cancel.isEmpty, interrupt.value != nil, clientGone.value == nil {
-            cancel = try await store.heartbeat(workerId: workerId, jobIds: running, until: Date().addingTimeInterval(leaseSeconds))
+        let wanted = try Self.limit(body["lease"], default: 0, field: "lease")
+        let exchange = try await session.exchange(
+            workerId: workerId, reports: reports, running: running, reconcile: true, wanted: wanted, wait: wait, clientGone: clientGone)
+        let answers: [JSONValue] = exchange.reports.map { jobId, outcome in
+            switch outcome {
+            case .success(let applied):
+                return ["jobId": .string(jobId), "ok": true, "cancelRequested": .bool(applied.cancelRequested)]
+            case .failure(let error):
+                return ["jobId": .string(jobId), "ok": false, "error": ["code": .string(error.code), "message": .string(error.message)]]
+            }
         }
-        guard !jobs.isEmpty || !cancel.isEmpty else { return Response(status: .noContent) }
-        return HTTPJSON.response(json: ["jobs": .array(jobs.map(\.jsonValue)), "cancel": .array(cancel.map(JSONValue.string))])
+        return HTTPJSON.response(json: [
+            "reports": .array(answers), "jobs": .array(exchange.jobs.map(\.jsonValue)),
+            "cancel": .array(exchange.cancel.map(JSONValue.string)),
+        ])
+    }
+
+    /// `?wait=` in seconds (0…60, `fallback` when absent).
+    private static func wait(_ request: Request, fallback: Int) throws -> Duration {
+        guard let text = request.uri.queryParameters["wait"] else { return .seconds(fallback) }
+        guard let value = Int(text), (0...60).contains(value) else {
+            throw OffloadError.badRequest("wait must be an integer number of seconds in 0...60")
+        }
+        return .seconds(value)
+    }
+
+    /// How many jobs a call asks for: an integer in 0…1000.
+    private static func limit(_ given: JSONValue?, default fallback: Int, field: String) throws -> Int {
+        guard let given, !given.isNull else { return fallback }
+        guard let value = given.intValue, (0...1_000).contains(value) else {
+            throw OffloadError.badRequest("\(field) must be an integer in 0...1000")
+        }
+        return Int(value)
     }
 
     private static func jobIds(_ body: JSONValue) throws -> [String] {
         guard let given = body["jobIds"], !given.isNull else { return [] }
+        return try ids(given)
+    }
+
+    /// An array of at most 10,000 job ids.
+    private static func ids(_ given: JSONValue) throws -> [String] {
         guard let list = given.arrayValue, list.count <= 10_000 else {
             throw OffloadError.badRequest("jobIds must be an array of job ids")
         }

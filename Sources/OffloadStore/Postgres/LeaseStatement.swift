@@ -64,10 +64,10 @@ struct WorkerLeaseStatement: LeasePreparedStatement {
     var processingTypes: [String]
     var labels: [String]
 
-    func makeBindings() throws -> PostgresBindings {
+    func makeBindings() -> PostgresBindings {
         var bindings = terms.bindings(filters: 2)
-        try bindings.append(processingTypes)
-        try bindings.append(labels)
+        bindings.append(processingTypes)
+        bindings.append(labels)
         return bindings
     }
 }
@@ -88,11 +88,11 @@ struct LeaseStatement: LeasePreparedStatement {
     /// The worker's labels: only jobs whose labels are all among them; nil: labels are not checked.
     var labels: [String]?
 
-    func makeBindings() throws -> PostgresBindings {
+    func makeBindings() -> PostgresBindings {
         var bindings = terms.bindings(filters: 3)
-        try bindings.append(processingTypes)
-        try bindings.append(jobIds)
-        try bindings.append(labels)
+        bindings.append(processingTypes)
+        bindings.append(jobIds)
+        bindings.append(labels)
         return bindings
     }
 }

@@ -92,6 +92,20 @@ extension PostgresJobStore {
         return Dictionary(grouping: rows, by: \.0).mapValues { $0.map(\.1) }
     }
 
+    public func heldLeases(workerId: String) async throws -> [HeldLease] {
+        let rows = try await autocommit { connection in
+            try await Self.collect(connection.query("""
+                SELECT id, lease_token, started_at, lease_expires_at, cancel_requested FROM jobs
+                WHERE status = 'PROCESSING' AND worker_id = \(workerId) ORDER BY started_at, id
+                """, logger: self.logger)) { try $0.decode((String, String?, Int64?, Int64?, Bool).self) }
+        }
+        return rows.map {
+            HeldLease(
+                jobId: $0.0, leaseToken: $0.1 ?? "", startedAt: Timestamps.date(millis: $0.2 ?? 0),
+                expiresAt: Timestamps.date(millis: $0.3 ?? 0), cancelRequested: $0.4)
+        }
+    }
+
     public func saveFile(_ file: StoredFile) async throws {
         try await autocommit { connection in
             _ = try await connection.query("""

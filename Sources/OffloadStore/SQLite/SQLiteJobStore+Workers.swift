@@ -98,6 +98,23 @@ extension SQLiteJobStore {
         }
     }
 
+    public func heldLeases(workerId: String) async throws -> [HeldLease] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT id, lease_token, started_at, lease_expires_at, cancel_requested FROM jobs INDEXED BY jobs_active
+                    WHERE \(SQLiteSchema.activePredicate) AND status = 'PROCESSING' AND worker_id = ?
+                    ORDER BY started_at, id
+                    """),
+                arguments: [workerId]
+            ).map { row in
+                HeldLease(
+                    jobId: row[0], leaseToken: row[1] ?? "", startedAt: Timestamps.date(millis: row[2] ?? 0),
+                    expiresAt: Timestamps.date(millis: row[3] ?? 0), cancelRequested: (row[4] as Int64) != 0)
+            }
+        }
+    }
+
     public func saveFile(_ file: StoredFile) async throws {
         try await writer.write { db in
             try db.cachedStatement(sql: """
