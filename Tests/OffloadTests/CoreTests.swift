@@ -48,6 +48,29 @@ struct CoreTests {
         }
     }
 
+    @Test("a job read back from its API shape is the job, as Codable reads it; a job without a required field is refused")
+    func jobFromJSON() throws {
+        let at = Date(timeIntervalSince1970: 1_764_000_000.123)
+        let full = Job(
+            jobId: "job_1", processingType: "noop", queue: "q", data: ["a": [1, 2]], options: ["priority": 3],
+            status: .processing, progress: 40, message: "half", result: ["r": true], error: "earlier", attempt: 2,
+            maxAttempts: 5, priority: 3, runAt: at, timeoutSeconds: 60, idempotencyKey: "k", tenant: "t", workerId: "wrk_1",
+            cancelRequested: true, createdAt: at, startedAt: at.addingTimeInterval(1), completedAt: nil,
+            errors: [AttemptError(attempt: 1, error: "boom", at: at)], cachedFrom: "job_0")
+        let bare = Job(
+            jobId: "job_2", processingType: "noop", queue: "default", data: .null, options: [:], status: .pending,
+            maxAttempts: 3, priority: 0, runAt: at, timeoutSeconds: nil, idempotencyKey: nil, tenant: "default", createdAt: at)
+        for job in [full, bare] {
+            #expect(try Job(json: job.jsonValue) == job)
+            #expect(try Job(json: job.jsonValue) == JSONCoding.decoder.decode(Job.self, from: Data(job.jsonValue.jsonBytes())))
+        }
+        guard case .object(var fields) = bare.jsonValue else { Issue.record("a job is an object"); return }
+        fields["createdAt"] = nil
+        #expect(throws: OffloadError.self) { try Job(json: .object(fields)) }
+        fields["createdAt"] = "yesterday"
+        #expect(throws: OffloadError.self) { try Job(json: .object(fields)) }
+    }
+
     @Test("job ids sort by creation time")
     func idsSort() {
         let ids = IDGenerator()

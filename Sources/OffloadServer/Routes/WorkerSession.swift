@@ -130,23 +130,16 @@ struct WorkerSession {
         if now.timeIntervalSince(worker.lastHeartbeatAt) >= Self.presenceInterval {
             _ = try await store.touchWorker(id: workerId, at: now)
         }
-        let outcomes = await applyAll(reports)
         let ended = Set(reports.filter { $0.end != nil }.map(\.jobId))
         let stillRunning = running.filter { !ended.contains($0) }
         // One read of what the server records the worker holds: it answers the cancels, the leases to extend
         // and to hand back, and the free capacity, where a heartbeat of every running job on every sync would
-        // write each of them.
-        var held = try await store.heldLeases(workerId: workerId)
+        // write each of them. Read before the reports are applied, so that the lease can go beside them (on
+        // SQLite into the same transaction): the jobs they end are no longer counted.
+        var held = try await store.heldLeases(workerId: workerId).filter { !ended.contains($0.jobId) }
         let leaseSeconds = configuration.leaseSeconds
         let holding = Dictionary(held.map { ($0.jobId, $0) }, uniquingKeysWith: { first, _ in first })
         var cancel = stillRunning.filter { holding[$0]?.cancelRequested ?? true }
-        // Extended once a third of the lease is gone (as often as heartbeats would), not on every sync.
-        let renewBefore = now.addingTimeInterval(leaseSeconds * 2 / 3)
-        let renew = stillRunning.filter { holding[$0].map { !$0.cancelRequested && $0.expiresAt < renewBefore } ?? false }
-        if !renew.isEmpty {
-            let stop = try await store.heartbeat(workerId: workerId, jobIds: renew, until: now.addingTimeInterval(leaseSeconds))
-            cancel += stop.filter { !cancel.contains($0) }
-        }
         if reconcile {
             let listed = Set(stillRunning).union(reports.map(\.jobId))
             let cutoff = now.addingTimeInterval(-configuration.workerReconcileGrace)
@@ -157,9 +150,9 @@ struct WorkerSession {
             }
             held.removeAll { lease in unlisted.contains { $0.jobId == lease.jobId } }
         }
-        for (report, outcome) in zip(reports, outcomes) where report.end == nil {
-            if case .success(let applied) = outcome, applied.cancelRequested, !cancel.contains(report.jobId) { cancel.append(report.jobId) }
-        }
+        // Extended once a third of the lease is gone (as often as heartbeats would), not on every sync.
+        let renewBefore = now.addingTimeInterval(leaseSeconds * 2 / 3)
+        let renew = stillRunning.filter { holding[$0].map { !$0.cancelRequested && $0.expiresAt < renewBefore } ?? false }
         let interrupt = Latch<Void>()
         let watched = Set(stillRunning)
         let token = store.eventBus.onCancelRequest { jobId in if watched.contains(jobId) { interrupt.set(()) } }
@@ -177,7 +170,7 @@ struct WorkerSession {
         let known = Mutex<(WorkerRecord, Int)?>((worker, held.count))
         // Reports and jobs to stop answer at once (with whatever free capacity can lease now); otherwise wait.
         let waitFor: Duration = cancel.isEmpty && reports.isEmpty ? wait : .zero
-        let jobs = try await LeaseWait(store: store, metrics: metrics).lease(wait: waitFor, interrupt: interrupt) { now in
+        async let leased = LeaseWait(store: store, metrics: metrics).lease(wait: waitFor, interrupt: interrupt) { now in
             guard wanted > 0, clientGone.value == nil else { return nil }
             let (current, holds): (WorkerRecord, Int)
             if let first = known.withLock({ value in defer { value = nil }; return value }) {
@@ -192,6 +185,14 @@ struct WorkerSession {
             return LeaseRequest(
                 workerId: workerId, processingTypes: worker.processingTypes, limit: free,
                 leaseDuration: leaseSeconds, now: now, labels: labels)
+        }
+        async let renewed = renew.isEmpty
+            ? [] : store.heartbeat(workerId: workerId, jobIds: renew, until: now.addingTimeInterval(leaseSeconds))
+        let outcomes = await applyAll(reports)
+        let jobs = try await leased
+        cancel += try await renewed.filter { !cancel.contains($0) }
+        for (report, outcome) in zip(reports, outcomes) where report.end == nil {
+            if case .success(let applied) = outcome, applied.cancelRequested, !cancel.contains(report.jobId) { cancel.append(report.jobId) }
         }
         if cancel.isEmpty, interrupt.value != nil, clientGone.value == nil {
             let holding = Set(try await store.heldLeases(workerId: workerId).filter { !$0.cancelRequested }.map(\.jobId))
