@@ -18,6 +18,8 @@ public final class RemoteJobSource: JobSource {
     private let cancelled: AsyncStream<String>
     private let cancelledContinuation: AsyncStream<String>.Continuation
     private let outbox = Mutex(Outbox())
+    /// How long ends wait for the other running jobs' before their sync goes (see `drain`).
+    private static let endsGather = Duration.milliseconds(1)
 
     /// Reports waiting for the next sync, and a lease that rides along with it.
     private struct Outbox {
@@ -125,6 +127,12 @@ public final class RemoteJobSource: JobSource {
     /// while the one before was on its way.
     private func drain() async {
         while true {
+            // Ends only, and jobs still running here: give them a moment to end too, so that a burst of short
+            // jobs ends in one sync rather than one plus the rest (events go at once: they are what SSE streams).
+            let waiting = outbox.withLock { box in
+                box.reports.allSatisfy { $0.report.end != nil } ? box.reports.count : nil
+            }
+            if let waiting, waiting < held.withLock({ $0.count }) { try? await Task.sleep(for: Self.endsGather) }
             let (batch, rider) = outbox.withLock { box in
                 let batch = box.reports
                 let rider = box.rider
