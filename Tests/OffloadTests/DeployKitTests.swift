@@ -149,6 +149,38 @@ struct DeployKitTests {
                 let resumed = try await follow(http, proxied + "/api/sse/job-progress/\(id)", lastEventId: "4")
                 #expect(resumed.compactMap(\.id).compactMap(Int.init) == a.compactMap(\.id).compactMap(Int.init).filter { $0 > 4 })
 
+                // The worker session protocol through nginx: a long poll with nothing to report, then a sync
+                // that ends the job it leased and asks for more.
+                let workerKey = try await server.makeKey(role: "worker", tenant: "default")
+                func post(_ path: String, _ body: JSONValue) async throws -> JSONValue {
+                    var request = HTTPClientRequest(url: proxied + path)
+                    request.method = .POST
+                    request.headers.add(name: "X-API-Key", value: workerKey)
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(bytes: body.jsonBytes()))
+                    let response = try await http.execute(request, timeout: .seconds(30))
+                    let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                    guard (200..<300).contains(Int(response.status.code)) else { throw TestFailure("\(path): \(response.status) \(text)") }
+                    return try JSONValue.parse(text)
+                }
+                let workerId = try #require(try await post(
+                    "/api/workers/register", ["name": "behind-nginx", "processingTypes": ["noop"], "maxConcurrentJobs": 4])["workerId"]?.stringValue)
+                let polled = ContinuousClock.now
+                async let waiting = post("/api/workers/\(workerId)/sync?wait=10", ["running": [], "lease": 4])
+                try await Task.sleep(for: .milliseconds(300))
+                let remoteJob = try await server.submit("noop", data: 1, options: ["mode": "distributed"])
+                let leased = try await waiting
+                #expect(ContinuousClock.now - polled < .seconds(5), "the long poll answered once the job came, not at its end")
+                let lease = try #require(leased["jobs"]?.arrayValue?.first)
+                #expect(lease["jobId"] == remoteJob["jobId"])
+                let ended = try await post("/api/workers/\(workerId)/sync", [
+                    "running": [lease["jobId"] ?? .null], "lease": 4,
+                    "reports": [["jobId": lease["jobId"] ?? .null, "leaseToken": lease["leaseToken"] ?? .null, "end": "complete", "result": 7]],
+                ])
+                #expect(ended["reports"]?.arrayValue?.first?["ok"] == true)
+                let remoteId = try #require(remoteJob["jobId"]?.stringValue)
+                #expect(try await server.call("GET", "/api/jobs/\(remoteId)").json["result"] == 7)
+
                 // The body limit: nginx refuses more than 10 MB.
                 var large = HTTPClientRequest(url: proxied + "/api/jobs")
                 large.method = .POST

@@ -21,6 +21,7 @@ struct OpenAPITests {
             let paths = reply.json["paths"]?.objectValue ?? [:]
             for path in [
                 "/api/jobs", "/api/jobs/{id}", "/api/jobs/batch", "/api/sse/job-progress/{id}", "/api/workers/{id}/lease",
+                "/api/workers/{id}/sync",
                 "/api/files", "/api/stats", "/api/keys", "/metrics", "/health",
             ] {
                 #expect(paths[path] != nil, "\(path) is not documented")
@@ -35,12 +36,12 @@ struct OpenAPITests {
             // schemathesis keeps a cache in its working directory: give it a temporary one, not the repository.
             let workDirectory = try TemporaryDirectory()
             defer { workDirectory.remove() }
-            // The long poll is left out: a registered worker's lease rightly waits up to 60 s (WorkerAPITests
-            // covers it).
+            // The long polls are left out: a registered worker's lease and sync rightly wait up to 60 s
+            // (WorkerAPITests covers them).
             let (status, output) = try await runProgram(tool, [
                 "run", server.baseURL + "/openapi.json", "-H", "X-API-Key: \(TestServer.adminKey)",
                 "--checks", "not_a_server_error,response_schema_conformance", "--phases", "examples,coverage,fuzzing",
-                "-n", "10", "--request-timeout", "15", "--exclude-operation-id", "lease", "--no-color",
+                "-n", "10", "--request-timeout", "15", "--exclude-operation-id", "lease", "--exclude-operation-id", "syncWorker", "--no-color",
             ], directory: workDirectory.path)
             #expect(status == 0, "\(output.suffix(6_000))")
             #expect(output.contains("passed"))

@@ -3394,6 +3394,199 @@ enum OpenAPIDocument {
     ]
    }
   },
+  "/api/workers/{id}/sync": {
+   "operationId": "syncWorker",
+   "parameters": [
+    {
+     "description": "",
+     "in": "path",
+     "name": "id",
+     "required": true,
+     "schema": {
+      "maxLength": 200,
+      "type": "string"
+     }
+    },
+    {
+     "description": "Seconds to wait for a job when the sync carries no report and nothing must stop (default 0)",
+     "in": "query",
+     "name": "wait",
+     "required": false,
+     "schema": {
+      "maximum": 60,
+      "minimum": 0,
+      "type": "integer"
+     }
+    }
+   ],
+   "requestBody": {
+    "content": {
+     "application/json": {
+      "schema": {
+       "properties": {
+        "lease": {
+         "maximum": 1000,
+         "minimum": 0,
+         "type": "integer"
+        },
+        "reports": {
+         "items": {
+          "properties": {
+           "end": {
+            "enum": [
+             "complete",
+             "fail",
+             "release"
+            ],
+            "type": "string"
+           },
+           "error": {
+            "minLength": 1,
+            "type": "string"
+           },
+           "events": {
+            "items": {
+             "$ref": "#/components/schemas/EventReport"
+            },
+            "maxItems": 10000,
+            "type": "array"
+           },
+           "jobId": {
+            "maxLength": 200,
+            "type": "string"
+           },
+           "leaseToken": {
+            "minLength": 1,
+            "type": "string"
+           },
+           "result": {},
+           "retry": {
+            "type": "boolean"
+           },
+           "retryAfterSeconds": {
+            "minimum": 0,
+            "type": "number"
+           }
+          },
+          "required": [
+           "jobId",
+           "leaseToken"
+          ],
+          "type": "object"
+         },
+         "maxItems": 10000,
+         "type": "array"
+        },
+        "running": {
+         "items": {
+          "type": "string"
+         },
+         "maxItems": 10000,
+         "type": "array"
+        }
+       },
+       "required": [
+        "running"
+       ],
+       "type": "object"
+      }
+     }
+    },
+    "required": true
+   },
+   "responses": {
+    "200": {
+     "content": {
+      "application/json": {
+       "schema": {
+        "properties": {
+         "cancel": {
+          "items": {
+           "type": "string"
+          },
+          "type": "array"
+         },
+         "jobs": {
+          "items": {
+           "$ref": "#/components/schemas/LeasedJob"
+          },
+          "type": "array"
+         },
+         "reports": {
+          "items": {
+           "properties": {
+            "cancelRequested": {
+             "type": "boolean"
+            },
+            "error": {
+             "properties": {
+              "code": {
+               "type": "string"
+              },
+              "message": {
+               "type": "string"
+              }
+             },
+             "required": [
+              "code",
+              "message"
+             ],
+             "type": "object"
+            },
+            "jobId": {
+             "type": "string"
+            },
+            "ok": {
+             "type": "boolean"
+            }
+           },
+           "required": [
+            "jobId",
+            "ok"
+           ],
+           "type": "object"
+          },
+          "type": "array"
+         }
+        },
+        "required": [
+         "reports",
+         "jobs",
+         "cancel"
+        ],
+        "type": "object"
+       }
+      }
+     },
+     "description": "Each report's outcome in order, new leases, running jobs to stop"
+    },
+    "400": {
+     "$ref": "#/components/responses/E400"
+    },
+    "401": {
+     "$ref": "#/components/responses/E401"
+    },
+    "403": {
+     "$ref": "#/components/responses/E403"
+    },
+    "404": {
+     "$ref": "#/components/responses/E404"
+    },
+    "413": {
+     "$ref": "#/components/responses/E413"
+    },
+    "429": {
+     "$ref": "#/components/responses/E429"
+    },
+    "503": {
+     "$ref": "#/components/responses/E503"
+    }
+   },
+   "summary": "The session protocol: many reports, the running jobs and the free slots in one round trip; the answer carries each report's outcome, new leases and the jobs to stop",
+   "tags": [
+    "workers"
+   ]
+  },
   "/health": {
    "get": {
     "operationId": "health",
