@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import OffloadCore
+import Synchronization
 
 /// The claims of Offload's HS256 JWTs.
 struct AccessClaims: JWTPayload {
@@ -19,6 +20,7 @@ struct AccessClaims: JWTPayload {
 /// Signs and verifies the JWTs that API keys are exchanged for.
 struct TokenIssuer: Sendable {
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens()
 
     init(secret: String) async {
         keys = JWTKeyCollection()
@@ -37,6 +39,7 @@ struct TokenIssuer: Sendable {
 
     /// The identity a valid, unexpired token carries; 401 otherwise.
     func verify(_ token: String) async throws -> Identity {
+        if let identity = verified.identity(of: token, at: Date()) { return identity }
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
@@ -44,6 +47,34 @@ struct TokenIssuer: Sendable {
             throw OffloadError.unauthorized("invalid or expired token")
         }
         guard let role = Role(rawValue: claims.role) else { throw OffloadError.unauthorized("invalid token") }
-        return Identity(keyId: claims.sub.value, role: role, tenant: claims.tenant, jobScope: claims.job)
+        let identity = Identity(keyId: claims.sub.value, role: role, tenant: claims.tenant, jobScope: claims.job)
+        verified.remember(token, identity, until: claims.exp.value)
+        return identity
+    }
+}
+
+/// Tokens whose signature was checked, until they expire: an agent shows the same token on every sync, and
+/// checking it again (an actor hop, HMAC, JSON decoding of the claims) was paid on each request.
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: (Identity, Date)]>([:])
+    /// Forgets them all beyond this many (tokens live an hour; a server sees a few per client).
+    private let capacity = 4_096
+
+    func identity(of token: String, at now: Date) -> Identity? {
+        entries.withLock { entries in
+            guard let (identity, expires) = entries[token] else { return nil }
+            guard now < expires else {
+                entries[token] = nil
+                return nil
+            }
+            return identity
+        }
+    }
+
+    func remember(_ token: String, _ identity: Identity, until expires: Date) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll() }
+            entries[token] = (identity, expires)
+        }
     }
 }

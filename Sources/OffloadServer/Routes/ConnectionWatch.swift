@@ -20,8 +20,10 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler, @un
         context.fireChannelInactive()
     }
 
-    /// Watches `channel` while `body` runs.
-    static func watching<T>(_ channel: any Channel, _ body: (Latch<Void>) async throws -> T) async throws -> T {
+    /// Watches `channel` while `body` runs, when `waits` (a call that answers at once does not need it, and
+    /// adding and removing the handler are two trips to the channel's event loop).
+    static func watching<T>(_ channel: any Channel, if waits: Bool, _ body: (Latch<Void>) async throws -> T) async throws -> T {
+        guard waits else { return try await body(Latch<Void>()) }
         let watch = ConnectionWatch()
         try await channel.pipeline.addHandler(watch, position: .first).get()
         if !channel.isActive { watch.gone.set(()) }

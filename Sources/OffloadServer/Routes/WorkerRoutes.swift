@@ -53,7 +53,7 @@ struct WorkerRoutes {
             // The worker's list reconciles only when it sends one: the server's record decides capacity anyway.
             let running = try body["jobIds"].flatMap { $0.isNull ? nil : try Self.jobIds(body) }
             let wanted = try Self.limit(body["limit"], default: 1, field: "limit")
-            return try await ConnectionWatch.watching(context.channel) { gone in
+            return try await ConnectionWatch.watching(context.channel, if: wait > .zero) { gone in
                 try await lease(workerId: id, wanted: wanted, running: running, wait: wait, clientGone: gone)
             }
         }
@@ -63,7 +63,9 @@ struct WorkerRoutes {
             let id = try context.parameters.require("id")
             let wait = try Self.wait(request, fallback: 0)
             let body = try await HTTPJSON.value(from: request, limit: limit)
-            return try await ConnectionWatch.watching(context.channel) { gone in
+            // Reports answer at once: only a sync without any may wait.
+            let waits = wait > .zero && (body["reports"]?.arrayValue ?? []).isEmpty
+            return try await ConnectionWatch.watching(context.channel, if: waits) { gone in
                 try await sync(workerId: id, body: body, wait: wait, clientGone: gone)
             }
         }

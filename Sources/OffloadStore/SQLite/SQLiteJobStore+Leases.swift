@@ -6,7 +6,7 @@ import OffloadCore
 /// and the transitions around them (cancel, retry, expiry, pruning).
 extension SQLiteJobStore {
     public func nextRunAt(after now: Date) async throws -> Date? {
-        try pointRead { db in
+        try await read { db in
             try Int64.fetchOne(
                 // Named: without statistics the planner would rather walk every PENDING row through `jobs_status`.
                 db.cachedStatement(sql: """

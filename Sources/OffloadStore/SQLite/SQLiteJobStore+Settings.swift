@@ -20,7 +20,7 @@ extension SQLiteJobStore {
     }
 
     public func pausedQueues() async throws -> Set<String> {
-        try pointRead { db in Set(try String.fetchAll(db, sql: "SELECT queue FROM paused_queues")) }
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT queue FROM paused_queues")) }
     }
 
     public func setType(_ processingType: String, enabled: Bool, fallback: TypeFallback, at: Date) async throws {
@@ -39,7 +39,7 @@ extension SQLiteJobStore {
     }
 
     public func disabledTypes() async throws -> [String: TypeFallback] {
-        try pointRead { db in
+        try await read { db in
             var all: [String: TypeFallback] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT processing_type, fallback FROM disabled_types") {
                 all[row[0]] = TypeFallback(rawValue: row[1]) ?? .refuse
@@ -61,7 +61,7 @@ extension SQLiteJobStore {
     }
 
     public func template(name: String) async throws -> JSONValue? {
-        try pointRead { db in
+        try await read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM job_templates WHERE name = ?"), arguments: [name])
                 .map { try JSONValue.parse($0) }
         }
@@ -177,7 +177,7 @@ extension SQLiteJobStore {
     }
 
     public func key(secretHash: String) async throws -> StoredKey? {
-        try pointRead { db in
+        try await read { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.keyColumns) FROM api_keys WHERE secret_hash = ?"),
                 arguments: [secretHash]
@@ -200,7 +200,7 @@ extension SQLiteJobStore {
     }
 
     public func hasKey(role: Role) async throws -> Bool {
-        try pointRead { db in
+        try await read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = ?)", arguments: [role.rawValue])
                 ?? false
         }

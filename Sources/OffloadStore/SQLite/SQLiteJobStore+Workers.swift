@@ -36,7 +36,7 @@ extension SQLiteJobStore {
     }
 
     public func worker(id: String) async throws -> WorkerRecord? {
-        try pointRead { db in
+        try await read { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.workerColumns) FROM workers WHERE id = ?"), arguments: [id]
             ).map(Self.workerRecord)
@@ -99,7 +99,7 @@ extension SQLiteJobStore {
     }
 
     public func heldLeases(workerId: String) async throws -> [HeldLease] {
-        try pointRead { db in
+        try await read { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT id, lease_token, started_at, lease_expires_at, cancel_requested FROM jobs INDEXED BY jobs_active
@@ -142,7 +142,7 @@ extension SQLiteJobStore {
     }
 
     public func fileExists(id: String, tenant: String?) async throws -> Bool {
-        try pointRead { db in
+        try await read { db in
             let owner = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT tenant FROM files WHERE id = ?"), arguments: [id])
             return owner != nil && (tenant == nil || tenant == owner)

@@ -273,7 +273,7 @@ public final class SQLiteJobStore: JobStoreService {
     }
 
     public func job(id: String, tenant: String?) async throws -> Job? {
-        try pointRead { db in try Self.fetchJob(id: id, tenant: tenant, db)?.job }
+        try await read { db in try Self.fetchJob(id: id, tenant: tenant, db)?.job }
     }
 
     public func jobs(_ query: JobQuery) async throws -> JobPage {
@@ -340,37 +340,20 @@ public final class SQLiteJobStore: JobStoreService {
     }
 
     public func ping() async throws {
-        try pointRead { db in try db.execute(sql: "SELECT 1") }
+        try await read { db in try db.execute(sql: "SELECT 1") }
     }
 
     // MARK: Helpers
 
-    /// A read on one of GRDB's reader queues, off the cooperative pool: for reads that may take long (pages,
-    /// stats, files).
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
+        } catch let error as OffloadError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
-            throw Self.readError(error)
-        }
-    }
-
-    /// A read of a row or a few on the calling thread: the hop to a reader queue and back cost more than the
-    /// read itself (GET /api/queues: 221–293 µs of server CPU per request through `read`, 163–179 here).
-    /// Only for reads bounded by an index lookup: it holds a cooperative thread while it runs.
-    func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.read(body)
-        } catch {
-            throw Self.readError(error)
-        }
-    }
-
-    private static func readError(_ error: any Error) -> any Error {
-        switch error {
-        case let error as OffloadError: return error
-        case is CancellationError: return CancellationError()
-        default: return OffloadError.unavailable("the database is unavailable")
+            throw OffloadError.unavailable("the database is unavailable")
         }
     }
 
