@@ -114,12 +114,26 @@ struct WorkerAPITests {
             let events = try await server.call("GET", "/api/jobs/\(ids[0])/events").json["events"]?.arrayValue ?? []
             #expect(events.compactMap { $0["kind"]?.stringValue } == ["status", "status", "progress", "completed"])
             #expect(try await server.call("GET", "/api/jobs/\(ids[1])").json["status"] == "FAILED")
+            // Two reports of one job in one sync go in the order sent: its events, then its end.
+            let third = try await worker.syncWorker(id, reports: [], running: [ids[2]], lease: 1, waitSeconds: 0)
+            let fourth = try #require(second.jobs.first.map { LeaseRef(jobId: $0.job.jobId, leaseToken: $0.leaseToken) })
+            #expect(third.jobs.isEmpty, "full: ids[2], ids[3] and ids[4] are held")
+            let ordered = try await worker.syncWorker(
+                id,
+                reports: [
+                    SyncReport(lease: fourth, events: (1...20).map { .log("line \($0)") }),
+                    SyncReport(lease: fourth, end: .complete(result: "done")),
+                ],
+                running: [ids[2], ids[3], ids[4]], lease: 0, waitSeconds: 0)
+            #expect(ordered.reports.allSatisfy { (try? $0.get()) != nil })
+            let logged = try await server.call("GET", "/api/jobs/\(ids[3])/events").json["events"]?.arrayValue ?? []
+            #expect(logged.compactMap { $0["kind"]?.stringValue }.suffix(21) == Array(repeating: "log", count: 20) + ["completed"])
             // A malformed report fails the whole request, before anything is applied.
             let bad = try await server.call(
                 "POST", "/api/workers/\(id)/sync", key: server.makeKey(role: "worker", tenant: "default"),
-                json: ["running": [], "reports": [["jobId": .string(ids[3]), "leaseToken": "x", "end": "finish"]]])
+                json: ["running": [], "reports": [["jobId": .string(ids[4]), "leaseToken": "x", "end": "finish"]]])
             #expect(bad.status == 400)
-            #expect(try await server.call("GET", "/api/jobs/\(ids[3])").json["status"] == "PROCESSING")
+            #expect(try await server.call("GET", "/api/jobs/\(ids[4])").json["status"] == "PROCESSING")
         }
     }
 

@@ -201,17 +201,26 @@ struct WorkerSession {
         return Exchange(reports: Array(zip(reports.map(\.jobId), outcomes)), jobs: jobs, cancel: cancel)
     }
 
-    /// Applies `reports` concurrently; answers their outcomes in order (a report refused fails alone).
+    /// Applies `reports`: those of different jobs concurrently, those of one job one after the other in the
+    /// order sent (its events before its end); answers their outcomes in order (a report refused fails alone).
     private func applyAll(_ reports: [LeaseReport]) async -> [Result<Applied, OffloadError>] {
         if reports.count <= 1 {
             return reports.isEmpty ? [] : [await outcome(of: reports[0])]
         }
-        return await withTaskGroup(of: (Int, Result<Applied, OffloadError>).self) { group in
-            for (index, report) in reports.enumerated() {
-                group.addTask { (index, await outcome(of: report)) }
+        var byJob: [String: [Int]] = [:]
+        for (index, report) in reports.enumerated() { byJob[report.jobId, default: []].append(index) }
+        return await withTaskGroup(of: [(Int, Result<Applied, OffloadError>)].self) { group in
+            for indices in byJob.values {
+                group.addTask {
+                    var outcomes: [(Int, Result<Applied, OffloadError>)] = []
+                    for index in indices { outcomes.append((index, await outcome(of: reports[index]))) }
+                    return outcomes
+                }
             }
             var outcomes = [Result<Applied, OffloadError>?](repeating: nil, count: reports.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
+            for await done in group {
+                for (index, outcome) in done { outcomes[index] = outcome }
+            }
             return outcomes.map { $0! }
         }
     }
