@@ -148,19 +148,39 @@ public final class RemoteJobSource: JobSource {
             }
             do {
                 let answer = try await sync(reports: batch.map(\.report), lease: rider?.limit ?? 0, wait: 0)
-                for ((report, waiting), outcome) in zip(batch, answer.reports) {
-                    if report.end != nil {
-                        // Ended, or refused for good: the job is no longer held here.
-                        if case .failure(.unavailable) = outcome {} else { _ = held.withLock { $0.remove(report.lease.jobId) } }
-                    }
-                    waiting.resume(with: outcome.mapError { $0 as any Error })
-                }
+                for ((report, waiting), outcome) in zip(batch, answer.reports) { settle(report, waiting, outcome) }
                 rider?.answer.resume(returning: answer.jobs)
+            } catch OffloadError.payloadTooLarge where batch.count > 1 {
+                // Too large together (large results): each alone, as the per-job routes carried them, so only a
+                // report too large by itself is refused.
+                for (report, waiting) in batch {
+                    do {
+                        let answer = try await sync(reports: [report], lease: 0, wait: 0)
+                        settle(report, waiting, answer.reports[0])
+                    } catch let error as OffloadError {
+                        settle(report, waiting, .failure(error))
+                    } catch {
+                        settle(report, waiting, .failure(.unavailable("\(error)")))
+                    }
+                }
+                rider?.answer.resume(returning: nil)
+            } catch let error as OffloadError {
+                for (report, waiting) in batch { settle(report, waiting, .failure(error)) }
+                rider?.answer.resume(throwing: error)
             } catch {
                 for (_, waiting) in batch { waiting.resume(throwing: error) }
                 rider?.answer.resume(throwing: error)
             }
         }
+    }
+
+    /// Answers a report's caller; an end the server took, or refused for good, leaves the job no longer held
+    /// here (one it could not reach is tried again).
+    private func settle(_ report: SyncReport, _ waiting: CheckedContinuation<Bool, any Error>, _ outcome: Result<Bool, OffloadError>) {
+        if report.end != nil {
+            if case .failure(.unavailable) = outcome {} else { _ = held.withLock { $0.remove(report.lease.jobId) } }
+        }
+        waiting.resume(with: outcome.mapError { $0 as any Error })
     }
 
     /// One sync under the registered id: the jobs it leases are held here, the cancels it answers go to the pool.

@@ -2,6 +2,7 @@ import Foundation
 import OffloadClient
 import OffloadCore
 import OffloadServer
+import OffloadWorker
 import Testing
 
 /// A worker client of a test server, registered with `types`.
@@ -134,6 +135,35 @@ struct WorkerAPITests {
                 json: ["running": [], "reports": [["jobId": .string(ids[4]), "leaseToken": "x", "end": "finish"]]])
             #expect(bad.status == 400)
             #expect(try await server.call("GET", "/api/jobs/\(ids[4])").json["status"] == "PROCESSING")
+        }
+    }
+
+    @Test("the agent's source ends jobs whose results are too large together by sending them one by one")
+    func largeResultsApart() async throws {
+        try await TestServer.with(configure: {
+            $0.workers = 0
+            $0.maxBodyBytes = 1_000_000
+        }) { server in
+            let client = OffloadClient(baseURL: server.baseURL, apiKey: try await server.makeKey(role: "worker", tenant: "default"))
+            let source = RemoteJobSource(client: client, registration: WorkerRegistration(
+                workerId: nil, name: "large", processingTypes: ["noop"], labels: [:], maxConcurrentJobs: 4))
+            try await source.register()
+            for n in 0..<2 { _ = try await server.submit("noop", data: .int(Int64(n))) }
+            let leased = try await source.lease(limit: 2, wait: .zero)
+            #expect(leased.count == 2)
+            // 600 KB each: one fits the 1 MB body limit, both together do not.
+            let result = JSONValue.string(String(repeating: "x", count: 600_000))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for job in leased {
+                    group.addTask { try await source.complete(LeaseRef(jobId: job.job.jobId, leaseToken: job.leaseToken), result: result) }
+                }
+                try await group.waitForAll()
+            }
+            for job in leased {
+                let stored = try await server.call("GET", "/api/jobs/\(job.job.jobId)").json
+                #expect(stored["status"] == "COMPLETED")
+                #expect(stored["result"] == result)
+            }
         }
     }
 
