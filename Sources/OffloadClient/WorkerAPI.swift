@@ -56,16 +56,18 @@ public struct SyncReport: Sendable, Equatable {
         self.end = end
     }
 
-    var jsonValue: JSONValue {
-        var fields: [String: JSONValue] = ["jobId": .string(lease.jobId), "leaseToken": .string(lease.leaseToken)]
-        if !events.isEmpty { fields["events"] = .array(events.map { ["kind": .string($0.kind.rawValue), "data": $0.data] }) }
+    /// The report as the per-job routes take it: `leaseToken`, its `events` (always, when it has no end) and
+    /// its end's `result`, `error`, `retry` or `retryAfterSeconds`.
+    var fields: [String: JSONValue] {
+        var fields: [String: JSONValue] = ["leaseToken": .string(lease.leaseToken)]
+        if !events.isEmpty || end == nil {
+            fields["events"] = .array(events.map { ["kind": .string($0.kind.rawValue), "data": $0.data] })
+        }
         switch end {
-        case nil: break
+        case nil, .release: break
         case .complete(let result):
-            fields["end"] = "complete"
             fields["result"] = result
         case .fail(let error, let result, let retry):
-            fields["end"] = "fail"
             fields["error"] = .string(error)
             if let result { fields["result"] = result }
             switch retry {
@@ -73,8 +75,19 @@ public struct SyncReport: Sendable, Equatable {
             case .after(let seconds): fields["retryAfterSeconds"] = .double(seconds)
             case .never: fields["retry"] = false
             }
-        case .release:
-            fields["end"] = "release"
+        }
+        return fields
+    }
+
+    /// The report in a sync: its fields, with its job and the name of its end.
+    var jsonValue: JSONValue {
+        var fields = self.fields
+        fields["jobId"] = .string(lease.jobId)
+        switch end {
+        case nil: break
+        case .complete: fields["end"] = "complete"
+        case .fail: fields["end"] = "fail"
+        case .release: fields["end"] = "release"
         }
         return .object(fields)
     }
@@ -156,29 +169,21 @@ extension OffloadClient {
 
     /// Appends progress, log and token events to a leased job; answers whether its cancel was requested.
     public func reportEvents(_ lease: LeaseRef, events: [EventReport]) async throws -> Bool {
-        let body: JSONValue = [
-            "leaseToken": .string(lease.leaseToken),
-            "events": .array(events.map { ["kind": .string($0.kind.rawValue), "data": $0.data] }),
-        ]
+        let body = JSONValue.object(SyncReport(lease: lease, events: events).fields)
         return try await call("POST", "/api/jobs/\(lease.jobId)/events", json: body)["cancelRequested"]?.boolValue ?? false
     }
 
     /// Ends a leased job's attempt successfully with its result.
     public func completeJob(_ lease: LeaseRef, result: JSONValue) async throws {
-        _ = try await call("POST", "/api/jobs/\(lease.jobId)/complete", json: ["leaseToken": .string(lease.leaseToken), "result": result])
+        let body = JSONValue.object(SyncReport(lease: lease, end: .complete(result: result)).fields)
+        _ = try await call("POST", "/api/jobs/\(lease.jobId)/complete", json: body)
     }
 
     /// Ends a leased job's attempt with an error (and what it produced before, if anything); the server
     /// runs it again while attempts are left: after its backoff, not before `retry`'s delay, or never.
     public func failJob(_ lease: LeaseRef, error: String, result: JSONValue?, retry: RetryHint = .backoff) async throws {
-        var body: [String: JSONValue] = ["leaseToken": .string(lease.leaseToken), "error": .string(error)]
-        if let result { body["result"] = result }
-        switch retry {
-        case .backoff: break
-        case .after(let seconds): body["retryAfterSeconds"] = .double(seconds)
-        case .never: body["retry"] = false
-        }
-        _ = try await call("POST", "/api/jobs/\(lease.jobId)/fail", json: .object(body))
+        let body = JSONValue.object(SyncReport(lease: lease, end: .fail(error: error, result: result, retry: retry)).fields)
+        _ = try await call("POST", "/api/jobs/\(lease.jobId)/fail", json: body)
     }
 
     /// Hands a leased job back without counting the attempt (or, when its cancel was requested, ends it
@@ -257,16 +262,10 @@ extension OffloadClientError {
     var offloadError: OffloadError {
         guard case .http(let status, let body) = self else { return .unavailable("\(self)") }
         let message = (try? JSONValue.parse(body))?["error"]?["message"]?.stringValue ?? "HTTP \(status)"
-        switch status {
-        case 400: return .badRequest(message)
-        case 401: return .unauthorized(message)
-        case 403: return .forbidden(message)
-        case 404: return .notFound(message)
-        case 409: return .conflict(message)
-        case 413: return .payloadTooLarge(message)
-        case 422: return .unprocessable(message)
-        case 429: return .rateLimited(retryAfterSeconds: 1)
-        default: return .unavailable(message)
-        }
+        let codes = [
+            400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+            413: "payload_too_large", 422: "unprocessable", 429: "rate_limited",
+        ]
+        return OffloadError(code: codes[status] ?? "unavailable", message: message)
     }
 }
