@@ -189,7 +189,7 @@ public struct OffloadServerApp: Sendable {
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
         let session = WorkerSession(store: store, configuration: configuration, metrics: metrics)
-        WorkerRoutes(store: store, configuration: configuration, metrics: metrics, presence: presence, session: session).register(on: api)
+        WorkerRoutes(store: store, configuration: configuration, presence: presence, session: session).register(on: api)
         LeaseReportRoutes(session: session, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
         FileRoutes(store: store, maxBytes: configuration.maxBundleBytes).register(on: api)
         StatsRoutes(store: store, configuration: configuration).register(on: api)

@@ -8,7 +8,6 @@ import OffloadStore
 struct WorkerRoutes {
     let store: any JobStore
     let configuration: ServerConfiguration
-    let metrics: ServerMetrics
     /// This server's in-process workers, which its pause and resume reach at once.
     let presence: InProcessPresence?
     let session: WorkerSession
