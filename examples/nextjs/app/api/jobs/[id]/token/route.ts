@@ -1,12 +1,13 @@
-// POST /api/jobs/{id}/token (in your Next.js app): a fresh stream token, for a stream that outlives one.
+// POST /api/jobs/{id}/token: a fresh stream token (they last 5 minutes), for a stream that outlives one.
 // Check here that the signed-in user owns the job before handing one out.
-import { streamToken } from "../../route";
+import { json, offload } from "../../../../../lib/offload";
 
 export async function POST(_request: Request, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   try {
-    return Response.json({ streamToken: await streamToken(id) });
+    const { token } = await offload.streamToken(id);
+    return json({ streamToken: token });
   } catch {
-    return Response.json({ error: "no such job" }, { status: 404 });
+    return json({ error: "no such job" }, 404);
   }
 }
