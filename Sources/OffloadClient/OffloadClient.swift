@@ -173,17 +173,26 @@ public struct OffloadClient: Sendable {
                                 status: Int(response.status.code), body: String(buffer: body))
                         }
                         var parser = SSEParser()
+                        var endedOnFinalSnapshot = false
                         for try await chunk in response.body {
                             for event in parser.feed(chunk.readableBytesView) {
                                 failures = 0
                                 if let id = event.id { lastEventId = id }
                                 let update = try WatchUpdate(event)
                                 continuation.yield(update)
-                                if update.isFinal {
+                                // A snapshot sent after a Last-Event-ID (it has no id) may have the events the
+                                // client missed behind it, even when the job has ended since.
+                                let resumedSnapshot = event.event == "snapshot" && event.id == nil
+                                if update.isFinal && !resumedSnapshot {
                                     continuation.finish()
                                     return
                                 }
+                                endedOnFinalSnapshot = update.isFinal
                             }
+                        }
+                        if endedOnFinalSnapshot {
+                            continuation.finish()
+                            return
                         }
                         throw OffloadClientError.streamEnded
                     } catch let error as OffloadClientError where error.isPermanent {

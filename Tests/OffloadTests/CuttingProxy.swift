@@ -6,15 +6,21 @@ import NIOPosix
 final class CuttingProxy: Sendable {
     private let channel: any Channel
     private let open = Locked<[ObjectIdentifier: any Channel]>([:])
+    private let acceptedCount = Locked(0)
     let port: Int
+
+    /// Connections accepted so far (also those whose upstream refused them).
+    var accepted: Int { acceptedCount.withLock { $0 } }
 
     init(targetPort: Int) async throws {
         let open = self.open
+        let acceptedCount = self.acceptedCount
         let group = MultiThreadedEventLoopGroup.singleton
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { inbound in
-                inbound.setOption(.autoRead, value: false).flatMap {
+                acceptedCount.withLock { $0 += 1 }
+                return inbound.setOption(.autoRead, value: false).flatMap {
                     ClientBootstrap(group: inbound.eventLoop).connect(host: "127.0.0.1", port: targetPort)
                 }.flatMap { outbound in
                     open.withLock {
