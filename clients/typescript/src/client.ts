@@ -120,6 +120,7 @@ export class Offload {
     let lastEventId = options.lastEventId ?? null;
     let failures = 0;
     let renewed = false;
+    let renewNow = false;
     let retryMs: number | null = null;
     const url = `${this.baseUrl}/api/sse/job-progress/${encodeURIComponent(jobId)}`;
     while (!outer?.aborted) {
@@ -128,7 +129,8 @@ export class Offload {
       outer?.addEventListener("abort", abort);
       try {
         const headers: Record<string, string> = { Accept: "text/event-stream" };
-        const credential = await this.#credential(false);
+        const credential = await this.#credential(renewNow);
+        renewNow = false;
         let target = url;
         if (this.#config.tokenInQuery && credential) {
           const query = new URLSearchParams({ token: credential });
@@ -148,7 +150,7 @@ export class Offload {
           const error = await OffloadError.from(response);
           if (error.status === 401 && !renewed && this.#canRenew) {
             renewed = true;
-            await this.#credential(true);
+            renewNow = true;
             continue;
           }
           throw error;
@@ -232,14 +234,13 @@ export class Offload {
   async #call<T>(method: string, path: string, options: CallOptions): Promise<T> {
     let renewed = false;
     for (;;) {
-      const credential = await this.#credential(false);
+      const credential = await this.#credential(renewed);
       const headers: Record<string, string> = credential ? { Authorization: `Bearer ${credential}` } : {};
       try {
         return await this.#send<T>(method, path, headers, options);
       } catch (error) {
         if (error instanceof OffloadError && error.status === 401 && !renewed && this.#canRenew) {
           renewed = true;
-          await this.#credential(true);
           continue;
         }
         throw error;

@@ -137,6 +137,21 @@ describe("Offload client", () => {
     assert.ok(recorder.calls.every((c) => c.status !== 401));
   });
 
+  test("getToken is asked before each request, and again after a 401", async () => {
+    const exchange = async () => (await (await fetch(`${server.url}/api/auth/token`, { method: "POST", headers: { "X-API-Key": key } })).json()).token;
+    const good = await exchange();
+    const asked = [];
+    let answer = "not-a-jwt";
+    const offload = new Offload({ baseUrl: server.url, getToken: async () => { asked.push(answer); const a = answer; answer = good; return a; } });
+    const job = await offload.submit("noop", { via: "getToken" });
+    assert.deepEqual(asked, ["not-a-jwt", good], "the refused token is replaced once");
+    await offload.get(job.jobId);
+    assert.equal(asked.length, 3);
+    const always = new Offload({ baseUrl: server.url, getToken: () => "not-a-jwt" });
+    const refused = await always.get(job.jobId).catch((e) => e);
+    assert.equal(refused.status, 401);
+  });
+
   test("concurrent first calls share one exchange", async () => {
     const recorder = recordingFetch();
     const offload = new Offload({ baseUrl: server.url, apiKey: key, fetch: recorder.fetch });

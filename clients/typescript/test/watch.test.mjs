@@ -71,6 +71,38 @@ describe("watch", () => {
     }
   });
 
+  test("a stream token in the query (a browser's way), resumed after a cut with ?lastEventId=", async () => {
+    const proxy = await startProxy(server.url);
+    try {
+      const offload = new Offload({ baseUrl: server.url, apiKey: key });
+      const job = await offload.submit("type1", items(6));
+      const { token } = await offload.streamToken(job.jobId);
+      const tokens = [];
+      const reader = new Offload({
+        baseUrl: proxy.url,
+        tokenInQuery: true,
+        fetch: (input, init) => {
+          const url = new URL(input);
+          tokens.push([url.searchParams.get("token"), url.searchParams.get("lastEventId"), init.headers.Authorization]);
+          return fetch(input, init);
+        },
+        getToken: () => token,
+      });
+      const events = [];
+      for await (const event of reader.watch(job.jobId)) {
+        events.push(event);
+        if (events.filter((e) => e.kind === "progress").length === 2 && tokens.length === 1) proxy.cutAll();
+      }
+      assertExact(events);
+      assert.equal(tokens.length, 2);
+      assert.deepEqual(tokens.map(([t, , header]) => [t === token, header]), [[true, undefined], [true, undefined]]);
+      assert.equal(tokens[0][1], null);
+      assert.ok(Number(tokens[1][1]) >= 3, `resumed after ${tokens[1][1]}`);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test("lastEventId \"0\" replays the whole log; a finished job's stream ends at once", async () => {
     const offload = new Offload({ baseUrl: server.url, apiKey: key });
     const job = await offload.submitAndWait("type1", items(2), {}, { timeoutSeconds: 30 });
