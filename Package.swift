@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .executable(name: "offload", targets: ["offload"]),
         .library(name: "OffloadClient", targets: ["OffloadClient"]),
-        .library(name: "OffloadWorker", targets: ["OffloadWorker"]),
+        .library(name: "OffloadWorker", targets: ["OffloadWorker", "OffloadProcessing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -49,10 +49,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The processor contract: what the server and the worker runtime share (Processor, JobContext, the
+        // registry, JobSource, the bundle checks). The server never imports OffloadWorker.
+        .target(
+            name: "OffloadProcessing",
+            dependencies: [
+                "OffloadCore",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "OffloadWorker",
             dependencies: [
                 "OffloadCore",
+                "OffloadProcessing",
                 "OffloadClient",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -68,7 +81,7 @@ let package = Package(
             dependencies: [
                 "OffloadCore",
                 "OffloadStore",
-                "OffloadWorker",
+                "OffloadProcessing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -99,12 +112,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "offload",
+        // `offload bench`: the benchmark (an embedded server, remote agents it starts, a token upstream).
+        .target(
+            name: "OffloadBench",
             dependencies: [
                 "OffloadCore",
                 "OffloadStore",
                 "OffloadServer",
+                "OffloadProcessing",
                 "OffloadWorker",
                 "OffloadClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,11 +127,26 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "offload",
+            dependencies: [
+                "OffloadCore",
+                "OffloadStore",
+                "OffloadServer",
+                "OffloadProcessing",
+                "OffloadWorker",
+                "OffloadClient",
+                "OffloadBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,6 +156,7 @@ let package = Package(
                 "OffloadCore",
                 "OffloadStore",
                 "OffloadServer",
+                "OffloadProcessing",
                 "OffloadWorker",
                 "OffloadClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,7 +1,7 @@
 import Foundation
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// The job source of the server's own workers: the store itself, woken by the event bus.
 struct InProcessJobSource: JobSource {

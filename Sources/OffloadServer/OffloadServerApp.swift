@@ -3,8 +3,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 import ServiceLifecycle
 import UnixSignals
 
@@ -38,7 +38,7 @@ public struct OffloadServerApp: Sendable {
                 retryBase: configuration.webhookRetryBase, maxAttempts: configuration.webhookMaxAttempts,
                 interval: configuration.webhookInterval, logger: logger)
             // The in-process workers are in the registry before the server listens.
-            let presence = configuration.workers > 0
+            let presence = configuration.workers > 0 && configuration.inProcessWorkers != nil
                 ? InProcessPresence(
                     workerId: Self.inProcessWorkerId, processingTypes: configuration.inProcessProcessors.types,
                     concurrency: configuration.workers)
@@ -114,16 +114,12 @@ public struct OffloadServerApp: Sendable {
         if let retention = configuration.retention {
             services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
         }
-        if let presence {
+        if let presence, let workers = configuration.inProcessWorkers {
             services.append(InProcessPresenceService(presence: presence, store: store, interval: .seconds(2), logger: logger))
-            services.append(WorkerPool(
+            services.append(workers.pool(.init(
                 source: inProcessSource(store: store, metrics: metrics, presence: presence),
-                registry: configuration.inProcessProcessors,
-                configuration: .init(
-                    concurrency: configuration.workers,
-                    shutdownGrace: configuration.shutdownGrace,
-                    heartbeatInterval: .seconds(max(1, configuration.leaseSeconds / 3)), gatherDelay: .zero),
-                logger: logger))
+                concurrency: configuration.workers, shutdownGrace: configuration.shutdownGrace,
+                heartbeatInterval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger)))
         }
         return services
     }

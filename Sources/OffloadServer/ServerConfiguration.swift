@@ -1,7 +1,7 @@
 import Foundation
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// Everything `offload serve` can be told; the executable fills it from flags and the environment.
 public struct ServerConfiguration: Sendable {
@@ -50,10 +50,11 @@ public struct ServerConfiguration: Sendable {
     public var webhookMaxAttempts = 10
     /// How often due webhooks are looked for.
     public var webhookInterval: Duration = .seconds(1)
-    /// The processors this server knows: it validates submissions with them.
-    public var processors = ProcessorRegistry.builtIn
-    /// What the in-process workers may run beyond the demo types (shell, llm.chat, http).
-    public var builtIns = BuiltInOptions()
+    /// The processing types a submit may name, each with its check of `data` (the executable passes the
+    /// built-in ones; a type a registered worker declares is accepted too).
+    public var processors = ProcessorRegistry([])
+    /// The server's own workers (`workers` of them run at once); nil: none.
+    public var inProcessWorkers: InProcessWorkers?
     /// A worker with no heartbeat for this long is shown offline (three missed 10 s heartbeats).
     public var workerOfflineAfter: TimeInterval = 30
     /// A lease a worker's sync does not list is handed back once it is older than this: younger, the answer
@@ -72,7 +73,7 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// What the in-process workers run.
-    public var inProcessProcessors: ProcessorRegistry { .offered(builtIns) }
+    public var inProcessProcessors: ProcessorRegistry { inProcessWorkers?.processors ?? ProcessorRegistry([]) }
 
     /// The store this configuration uses: `database`, or the embedded default in the data directory.
     public func databaseLocation() throws -> DatabaseLocation {

@@ -1,7 +1,7 @@
 import Foundation
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// 002's automatic fallback: a job of a processing type switched off with `fallback: sync` runs at once on
 /// the server that took the submit, inside the request, and the request answers it finished.

@@ -1,4 +1,5 @@
 import OffloadCore
+import OffloadProcessing
 import Synchronization
 
 /// Sends a processor's high-rate events (log lines, tokens) to its job while it runs: each one goes out at

@@ -1,6 +1,7 @@
 import Foundation
 import OffloadClient
 import OffloadCore
+import OffloadProcessing
 import Synchronization
 
 /// The job source of a remote worker agent: the server's worker HTTP API, through its session protocol.

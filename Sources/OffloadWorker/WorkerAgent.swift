@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import OffloadClient
 import OffloadCore
+import OffloadProcessing
 import ServiceLifecycle
 
 /// `offload worker`: a worker on any machine that takes jobs from a server over HTTP.

@@ -1,5 +1,6 @@
 import Logging
 import OffloadCore
+import OffloadProcessing
 import ServiceLifecycle
 import Synchronization
 

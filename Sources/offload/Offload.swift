@@ -1,4 +1,5 @@
 import ArgumentParser
+import OffloadBench
 
 /// The `offload` command: the server, and a thin client beside it.
 @main

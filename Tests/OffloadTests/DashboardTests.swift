@@ -44,7 +44,7 @@ struct DashboardTests {
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "chromium-driver is not installed")
         try await TestServer.with(configure: {
             $0.workers = 4
-            $0.builtIns = BuiltInOptions(allowShell: true)
+            $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true))
         }) { server in
             try? FileManager.default.removeItem(atPath: screenshotDirectory)
             // The python3 on PATH: the one .ci/run installed Selenium for.

@@ -11,8 +11,8 @@ import Testing
 /// A server whose in-process workers offer llm.chat against `fake` (and http against its host).
 private func withLLMServer<T: Sendable>(_ fake: FakeLLM, _ body: @Sendable (TestServer) async throws -> T) async throws -> T {
     try await TestServer.with(configure: {
-        $0.builtIns.llm = .init(baseURL: fake.baseURL, apiKey: FakeLLM.apiKey, defaultModel: "fake")
-        $0.builtIns.httpAllow = ["127.0.0.1:\(fake.port)"]
+        $0.inProcessWorkers = .builtIn(BuiltInOptions(
+            llm: .init(baseURL: fake.baseURL, apiKey: FakeLLM.apiKey, defaultModel: "fake"), httpAllow: ["127.0.0.1:\(fake.port)"]))
     }, body)
 }
 

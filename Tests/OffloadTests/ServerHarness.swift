@@ -6,6 +6,7 @@ import NIOHTTP1
 import OffloadClient
 import OffloadCore
 import OffloadServer
+import OffloadWorker
 
 /// A real Offload server on a random loopback port, with its own data directory.
 struct TestServer: Sendable {
@@ -25,6 +26,8 @@ struct TestServer: Sendable {
         configuration.adminKey = adminKey
         configuration.announce = { _ in }
         configuration.shutdownGrace = .seconds(1)
+        configuration.processors = .builtIn
+        configuration.inProcessWorkers = .builtIn(BuiltInOptions())
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         configuration.onListening = { portContinuation.yield($0) }
         let stop = Latch<Void>()

@@ -38,7 +38,7 @@ private func shellJob(_ server: TestServer, files: [ZipEntry], data: JSONValue, 
 struct ShellProcessorTests {
     @Test("commands run in order in the unpacked bundle; stdout and stderr arrive as log lines; exit codes and durations are kept")
     func runsCommands() async throws {
-        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true)) }) { server in
             let id = try await shellJob(
                 server,
                 files: [ZipEntry(path: "scripts/hello.sh", content: "#!/bin/sh\necho \"hello $1\"\necho oops >&2\n"), ZipEntry(path: "data.txt", content: "a\nb\nc\n")],
@@ -62,7 +62,7 @@ struct ShellProcessorTests {
     func environment() async throws {
         setenv("OFFLOAD_TEST_SECRET", "must-not-leak", 1)
         defer { unsetenv("OFFLOAD_TEST_SECRET") }
-        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true)) }) { server in
             let id = try await shellJob(server, files: [], data: ["commands": ["env"]])
             _ = try await server.waitFor(id) { $0["status"] == "COMPLETED" }
             let events = try await server.call("GET", "/api/jobs/\(id)/events").json["events"]?.arrayValue ?? []
@@ -74,7 +74,7 @@ struct ShellProcessorTests {
 
     @Test("a failing command ends the attempt (keeping the commands that ran) unless continueOnError")
     func failure() async throws {
-        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true)) }) { server in
             let failing = try await shellJob(
                 server, files: [], data: ["commands": ["echo one", "exit 3", "echo never"]], options: ["maxAttempts": 1])
             let failed = try await server.waitFor(failing) { $0["status"] == "FAILED" }
@@ -92,7 +92,7 @@ struct ShellProcessorTests {
 
     @Test("a timeout kills the command's whole process group")
     func timeout() async throws {
-        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true)) }) { server in
             let id = try await shellJob(
                 server, files: [], data: ["commands": ["sleep 300 & echo \"child $!\"; wait"]],
                 options: ["maxAttempts": 1, "timeoutSeconds": 1])
@@ -111,7 +111,7 @@ struct ShellProcessorTests {
         let held = open("/dev/null", O_RDONLY)
         try #require(held > 2)
         defer { close(held) }
-        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true)) }) { server in
             let id = try await shellJob(server, files: [], data: [
                 "commands": .array([.string("test ! -e /proc/$$/fd/\(held) || { echo leaked; exit 1; }")]),
             ], options: ["maxAttempts": 1])
@@ -122,7 +122,7 @@ struct ShellProcessorTests {
 
     @Test("bad shell data is refused at submit with 422")
     func validation() async throws {
-        try await TestServer.with(configure: { $0.builtIns.allowShell = true }) { server in
+        try await TestServer.with(configure: { $0.inProcessWorkers = .builtIn(BuiltInOptions(allowShell: true)) }) { server in
             for data: JSONValue in [["commands": []], ["commands": [""]], ["commands": "ls"], ["commands": ["ls"], "env": ["1X": "a"]], 5] {
                 let reply = try await server.call("POST", "/api/jobs", json: ["processingType": "shell", "data": data])
                 #expect(reply.status == 422, "\(data.jsonString())")

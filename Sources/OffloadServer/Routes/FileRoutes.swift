@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// Bundles for shell jobs: a client uploads a ZIP (checked for paths that would land outside the job's
 /// directory before it is stored), workers download it by id.

@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import Hummingbird
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// The client side of the job API: submit, history, one job, cancel, its events, a stream token.
 struct JobRoutes {

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 import Synchronization
 
 /// The processing types switched off, remembered for a second so a submit costs no extra read.

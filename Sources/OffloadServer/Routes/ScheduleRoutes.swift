@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// Recurring jobs (admin): `POST /api/schedules` with a name, a cron expression (UTC) and the job to enqueue.
 struct ScheduleRoutes {

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import OffloadCore
+import OffloadProcessing
 import OffloadStore
-import OffloadWorker
 
 /// Named job templates (admin): type, queue, options and default data that a submit can name.
 struct TemplateRoutes {

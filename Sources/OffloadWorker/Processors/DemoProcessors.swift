@@ -1,5 +1,6 @@
 import Foundation
 import OffloadCore
+import OffloadProcessing
 
 /// Validates the item list the demo types take: `[{"id": 1, "name": "item1"}, …]`.
 enum ItemList {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import OffloadCore
+import OffloadProcessing
 
 /// The `http` processing type (002): calls a slow endpoint with a long timeout and keeps its answer
 /// (`{status, headers, body}`; a JSON body parsed, any other as text). Only hosts on the worker's allow-list

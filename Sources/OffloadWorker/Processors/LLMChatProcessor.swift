@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import OffloadClient
 import OffloadCore
+import OffloadProcessing
 
 /// The `llm.chat` processing type: any OpenAI-compatible `POST /v1/chat/completions` with `stream: true`.
 /// Each streamed delta becomes a `token` event at once; the result is the whole text with the model, the

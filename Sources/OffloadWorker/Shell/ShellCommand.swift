@@ -1,4 +1,5 @@
 import Foundation
+import OffloadProcessing
 #if canImport(Glibc)
 import Glibc
 #endif

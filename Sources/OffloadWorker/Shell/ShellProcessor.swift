@@ -1,5 +1,6 @@
 import Foundation
 import OffloadCore
+import OffloadProcessing
 
 /// The `shell` processing type (004): unpacks the job's ZIP bundle into a fresh directory, runs its commands
 /// there one after another with `sh -c`, streams their stdout and stderr as `log` events line by line, and

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OffloadServer
 import OffloadStore
+import OffloadWorker
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server (HTTP API, SSE, in-process workers).")
@@ -64,7 +65,8 @@ struct Serve: AsyncParsableCommand {
         configuration.rateBurst = rateBurst
         configuration.corsOrigins = corsOrigin
         configuration.maxStreamsPerKey = maxStreamsPerKey
-        configuration.builtIns = try processors.builtIns()
+        configuration.processors = .builtIn
+        configuration.inProcessWorkers = .builtIn(try processors.builtIns())
         configuration.retention = retentionDays > 0 ? retentionDays * 86_400 : nil
         for entry in typeTimeout {
             let parts = entry.split(separator: "=", maxSplits: 1)

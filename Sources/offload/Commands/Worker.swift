@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OffloadProcessing
 import OffloadWorker
 import ServiceLifecycle
 import UnixSignals

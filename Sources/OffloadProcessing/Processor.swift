@@ -1,6 +1,6 @@
 import OffloadCore
 
-/// Runs one processing type. Built-in processors live in `Processors/`; apps add their own.
+/// Runs one processing type. The built-in processors live in OffloadWorker; apps add their own.
 public protocol Processor: Sendable {
     /// The `processingType` this processor runs.
     var processingType: String { get }
@@ -77,27 +77,6 @@ public struct ProcessorRegistry: Sendable {
         self.processors = Dictionary(processors.map { ($0.processingType, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    /// Every built-in processing type, as the server checks submissions: type1, type2, type3, noop, shell,
-    /// llm.chat and http. What a worker runs is `offered(_:)`.
-    public static var builtIn: ProcessorRegistry {
-        ProcessorRegistry(demo + [ShellProcessor(), LLMChatProcessor(endpoint: nil), HTTPCallProcessor(allowedHosts: [])])
-    }
-
-    /// The processors every worker offers: the demo types of 000 and noop.
-    private static var demo: [any Processor] {
-        [ItemProcessor.type1, ItemProcessor.type2, BatchProcessor(), NoopProcessor()]
-    }
-
-    /// The built-in processors a worker offers: the demo types and noop always; shell, llm.chat and http only
-    /// when configured for them.
-    public static func offered(_ options: BuiltInOptions) -> ProcessorRegistry {
-        var processors = demo
-        if options.allowShell { processors.append(ShellProcessor()) }
-        if let llm = options.llm { processors.append(LLMChatProcessor(endpoint: llm)) }
-        if !options.httpAllow.isEmpty { processors.append(HTTPCallProcessor(allowedHosts: options.httpAllow)) }
-        return ProcessorRegistry(processors)
-    }
-
     /// This registry without the given processing types.
     public func removing(contentsOf types: Set<String>) -> ProcessorRegistry {
         var copy = self
@@ -116,21 +95,5 @@ public struct ProcessorRegistry: Sendable {
                 "unknown processingType '\(type)'; known types: \(types.joined(separator: ", "))")
         }
         try processor.validate(data)
-    }
-}
-
-/// How a worker is configured for the built-in processors that need it.
-public struct BuiltInOptions: Sendable, Equatable {
-    /// Offer `shell`: run the commands of shell jobs on this machine.
-    public var allowShell: Bool
-    /// Offer `llm.chat` against this endpoint.
-    public var llm: LLMChatProcessor.Endpoint?
-    /// Offer `http`, calling only these hosts (`host` or `host:port`).
-    public var httpAllow: [String]
-
-    public init(allowShell: Bool = false, llm: LLMChatProcessor.Endpoint? = nil, httpAllow: [String] = []) {
-        self.allowShell = allowShell
-        self.llm = llm
-        self.httpAllow = httpAllow
     }
 }

@@ -12,8 +12,8 @@ import OffloadServer
 import OffloadStore
 import OffloadWorker
 
-struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Bench: AsyncParsableCommand, Sendable {
+    public static let configuration = CommandConfiguration(
         abstract: "Measure submit latency and throughput, noop jobs end to end, pickup latency, SSE fan-out and memory.")
 
     @Option(help: "Target a running server instead of starting an embedded one.") var server: String?
@@ -52,8 +52,14 @@ struct Bench: AsyncParsableCommand {
 
     var offeredRates: [Int] { offeredLoads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
-    func run() async throws {
-        LogSetup.bootstrap(json: false, level: .warning)
+    public init() {}
+
+    public func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
         guard llmTokens > 0 else {
             try await run(llm: nil)
             return
@@ -85,7 +91,10 @@ struct Bench: AsyncParsableCommand {
         configuration.announce = { _ in }
         configuration.durability = sqliteSync == "full" ? .full : .normal
         configuration.database = database
-        if let llm { configuration.builtIns.llm = .init(baseURL: llm.url, apiKey: nil, defaultModel: "bench") }
+        configuration.processors = .builtIn
+        var builtIns = BuiltInOptions()
+        if let llm { builtIns.llm = .init(baseURL: llm.url, apiKey: nil, defaultModel: "bench") }
+        configuration.inProcessWorkers = .builtIn(builtIns)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         configuration.onListening = { portContinuation.yield($0) }
         let stop = Latch<Void>()
