@@ -98,6 +98,7 @@ let package = Package(
                 .embedInCode("Dashboard/Assets/index.html"),
                 .embedInCode("Dashboard/Assets/app.js"),
                 .embedInCode("Dashboard/Assets/app.css"),
+                .embedInCode("OpenAPI/openapi.json"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -148,7 +149,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "GitCommit")]
         ),
         .testTarget(
             name: "OffloadTests",
@@ -173,5 +175,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .plugin(name: "GitCommit", capability: .buildTool()),
     ]
 )

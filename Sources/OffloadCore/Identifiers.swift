@@ -62,3 +62,27 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// Names users choose (queues, schedules, labels) hold ASCII letters, digits and a few marks, so they read
+/// the same in a URL, a log line and a stored label term.
+public enum Names {
+    public static func isPlain(_ text: String, marks: String = "-_.") -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || marks.unicodeScalars.contains(scalar))
+        }
+    }
+
+    /// A queue name, checked (`field` names it in the error).
+    public static func queue(_ text: String, field: String) throws -> String {
+        guard Limits.queueName.allows(length: text), isPlain(text) else {
+            throw OffloadError.unprocessable("\(field) must be 1 to 64 ASCII letters, digits, '-', '_' and '.'")
+        }
+        return text
+    }
+}
+
+/// The release this build is: `offload --version` prints it (with the git commit), and the OpenAPI
+/// document's `info.version` is held equal to it by a test.
+public enum Release {
+    public static let version = "1.0.0"
+}

@@ -25,9 +25,16 @@ public struct JobSubmission: Sendable {
         return .object(fields)
     }
 
+    /// The fields of a submission body besides `template`, which is applied before this reads it.
+    public static let fieldNames: Set<String> = ["processingType", "data", "options"]
+
     /// Reads a submission from a parsed body; a missing or mistyped field is a 400.
     public init(json: JSONValue) throws {
         guard let fields = json.objectValue else { throw OffloadError.badRequest("the body must be a JSON object") }
+        if let unknown = fields.keys.filter({ !Self.fieldNames.contains($0) }).sorted().first {
+            throw OffloadError.unprocessable(
+                "unknown field '\(unknown)'; a submission holds processingType, data, options and template")
+        }
         guard let type = fields["processingType"] else { throw OffloadError.badRequest("missing field 'processingType'") }
         guard let typeName = type.stringValue else { throw OffloadError.badRequest("wrong type for field 'processingType'") }
         self.init(processingType: typeName, data: fields["data"], options: fields["options"])
@@ -83,35 +90,45 @@ public struct NewJob: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
+    /// The options a submission may give (`options.*`); any other name is refused, so a typo is not ignored.
+    public static let optionNames: Set<String> = [
+        "queue", "priority", "maxAttempts", "delaySeconds", "runAt", "timeoutSeconds", "idempotencyKey", "webhookUrl",
+        "cache", "labels", "mode",
+    ]
+    /// How long `"cache": true` keeps a result reusable: one day.
+    public static let defaultCacheSeconds = 86_400
+
     /// Checks a submission's options and turns it into a job; every problem is a 400 or 422 with a clear message.
     public init(submission: JobSubmission, tenant: String, jobId: String, now: Date) throws {
         let options = submission.options ?? .object([:])
         guard let fields = options.objectValue else {
             throw OffloadError.badRequest("options must be a JSON object")
         }
-        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        if let unknown = fields.keys.filter({ !Self.optionNames.contains($0) }).sorted().first {
+            throw OffloadError.unprocessable(
+                "unknown option '\(unknown)'; the options are \(Self.optionNames.sorted().joined(separator: ", "))")
+        }
+        func int(_ key: String, _ limit: Limit) throws -> Int? {
             guard let value = fields[key], !value.isNull else { return nil }
-            guard let i = value.intValue, range.contains(Int(i)) else {
-                throw OffloadError.unprocessable("options.\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            guard let i = value.intValue, limit.allows(i) else {
+                throw OffloadError.unprocessable("options.\(key) must be an integer in \(limit.range)")
             }
             return Int(i)
         }
-        func string(_ key: String, maxLength: Int) throws -> String? {
+        func string(_ key: String, _ limit: Limit) throws -> String? {
             guard let value = fields[key], !value.isNull else { return nil }
-            guard let s = value.stringValue, !s.isEmpty, s.count <= maxLength else {
-                throw OffloadError.unprocessable("options.\(key) must be a non-empty string of at most \(maxLength) characters")
+            guard let s = value.stringValue, limit.allows(length: s) else {
+                throw OffloadError.unprocessable(
+                    "options.\(key) must be a string of \(limit.bounds.lowerBound) to \(limit.bounds.upperBound) characters")
             }
             return s
         }
-        let queue = try string("queue", maxLength: 64) ?? Self.defaultQueue
-        guard queue.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw OffloadError.unprocessable("options.queue may hold only letters, digits, '-', '_' and '.'")
-        }
+        let queue = try string("queue", Limits.queueName).map { try Names.queue($0, field: "options.queue") } ?? Self.defaultQueue
         var runAt = now
-        if let delay = try int("delaySeconds", 0...31_536_000) {
+        if let delay = try int("delaySeconds", Limits.delaySeconds) {
             runAt = now.addingTimeInterval(Double(delay))
         }
-        if let text = try string("runAt", maxLength: 64) {
+        if let text = try string("runAt", Limits.runAt) {
             guard fields["delaySeconds"] == nil || fields["delaySeconds"] == .null else {
                 throw OffloadError.unprocessable("give options.runAt or options.delaySeconds, not both")
             }
@@ -120,22 +137,15 @@ public struct NewJob: Sendable, Equatable {
             }
             runAt = max(now, date)
         }
-        guard !submission.processingType.isEmpty, submission.processingType.count <= 64 else {
-            throw OffloadError.unprocessable("processingType must be a non-empty string of at most 64 characters")
+        guard Limits.processingType.allows(length: submission.processingType) else {
+            throw OffloadError.unprocessable("processingType must be a string of 1 to 64 characters")
         }
-        var cacheMaxAge: TimeInterval?
-        if let url = try string("webhookUrl", maxLength: 2048) {
+        if let url = try string("webhookUrl", Limits.webhookURL) {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
                 parsed.host?.isEmpty == false
             else {
                 throw OffloadError.unprocessable("options.webhookUrl must be an http or https URL")
             }
-        }
-        if let cache = fields["cache"], !cache.isNull {
-            guard let ttl = cache["ttlSeconds"]?.intValue, (1...2_592_000).contains(ttl) else {
-                throw OffloadError.unprocessable("options.cache must be {\"ttlSeconds\": 1...2592000}")
-            }
-            cacheMaxAge = TimeInterval(ttl)
         }
         self.init(
             jobId: jobId,
@@ -143,24 +153,36 @@ public struct NewJob: Sendable, Equatable {
             queue: queue,
             data: submission.data ?? .null,
             options: options,
-            maxAttempts: try int("maxAttempts", 1...100) ?? Self.defaultMaxAttempts,
-            priority: try int("priority", -1000...1000) ?? 0,
+            maxAttempts: try int("maxAttempts", Limits.maxAttempts) ?? Self.defaultMaxAttempts,
+            priority: try int("priority", Limits.priority) ?? 0,
             runAt: runAt,
-            timeoutSeconds: try int("timeoutSeconds", 1...604_800),
-            idempotencyKey: try string("idempotencyKey", maxLength: 255),
+            timeoutSeconds: try int("timeoutSeconds", Limits.timeoutSeconds),
+            idempotencyKey: try string("idempotencyKey", Limits.idempotencyKey),
             tenant: tenant,
             createdAt: now
         )
-        self.cacheMaxAge = cacheMaxAge
+        self.cacheMaxAge = try Self.cacheLifetime(fields["cache"]).map(TimeInterval.init)
         if let given = fields["labels"], !given.isNull {
             labels = try JobLabels.parse(given, field: "options.labels")
         }
-        switch try string("mode", maxLength: 16) {
-        case nil, "any": break
-        case "direct": labels.merge(JobLabels.direct) { _, mode in mode }
-        case "distributed": labels.merge(JobLabels.distributed) { _, mode in mode }
+        switch fields["mode"] {
+        case nil, .null, .string("any"): break
+        case .string("direct"): labels.merge(JobLabels.direct) { _, mode in mode }
+        case .string("distributed"): labels.merge(JobLabels.distributed) { _, mode in mode }
         default: throw OffloadError.unprocessable("options.mode must be direct, distributed or any")
         }
+    }
+
+    /// `options.cache`: `true` (one day), `false` or absent (no reuse), or `{"ttlSeconds": n}`.
+    private static func cacheLifetime(_ given: JSONValue?) throws -> Int? {
+        switch given {
+        case nil, .null, .bool(false): return nil
+        case .bool(true): return defaultCacheSeconds
+        case .object(let fields) where fields.keys.allSatisfy({ $0 == "ttlSeconds" }):
+            if let ttl = fields["ttlSeconds"]?.intValue, Limits.cacheSeconds.allows(ttl) { return Int(ttl) }
+        default: break
+        }
+        throw OffloadError.unprocessable("options.cache must be true, false or {\"ttlSeconds\": \(Limits.cacheSeconds.range)}")
     }
 
     /// The text whose hash identifies equal work: the type and the data in canonical JSON (sorted keys).

@@ -82,7 +82,9 @@ public enum JobLabels {
         guard let object = value.objectValue else {
             throw OffloadError.unprocessable("\(field) must be an object of string labels")
         }
-        guard object.count <= 32 else { throw OffloadError.unprocessable("\(field) may hold at most 32 labels") }
+        guard Limits.labelCount.allows(object.count) else {
+            throw OffloadError.unprocessable("\(field) may hold at most \(Limits.labelCount.bounds.upperBound) labels")
+        }
         var labels: [String: String] = [:]
         for (key, raw) in object {
             guard let text = raw.stringValue ?? raw.intValue.map(String.init) ?? raw.boolValue.map(String.init) else {
@@ -90,7 +92,7 @@ public enum JobLabels {
             }
             guard valid(key), valid(text) else {
                 throw OffloadError.unprocessable(
-                    "\(field) keys and values must be 1 to 64 letters, digits, '-', '_', '.', '/' or ':'")
+                    "\(field) keys and values must be 1 to 64 ASCII letters, digits, '-', '_', '.', '/' or ':'")
             }
             labels[key] = text
         }
@@ -98,7 +100,6 @@ public enum JobLabels {
     }
 
     private static func valid(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 64
-            && text.allSatisfy { $0.isLetter || $0.isNumber || "-_./:".contains($0) }
+        Limits.labelText.allows(length: text) && Names.isPlain(text, marks: "-_./:")
     }
 }

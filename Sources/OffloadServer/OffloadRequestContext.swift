@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 import OffloadCore
@@ -56,5 +57,16 @@ public struct OffloadRequestContext: RequestContext {
             throw OffloadError.forbidden("this needs the client role")
         }
         return identity
+    }
+}
+
+extension OffloadRequestContext {
+    /// A path parameter, percent-decoded: `/api/types/a%20b` names the type `a b` (the router leaves it encoded).
+    func path(_ name: String) throws -> String {
+        let raw = try parameters.require(name)
+        guard let decoded = raw.removingPercentEncoding else {
+            throw OffloadError.badRequest("the path parameter \(name) is not valid percent-encoded UTF-8")
+        }
+        return decoded
     }
 }

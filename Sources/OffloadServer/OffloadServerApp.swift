@@ -138,6 +138,16 @@ public struct OffloadServerApp: Sendable {
             retryPolicy: configuration.retryPolicy, metrics: metrics)
     }
 
+    /// Every route the server answers, as `METHOD /path` with `{name}` captures: what the contract test holds
+    /// the OpenAPI document to.
+    func routes(store: any JobStore) async -> [String] {
+        let streams = StreamQuota(limit: 1)
+        let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
+        let router = makeRouter(
+            store: store, tokens: await TokenIssuer(secret: String(repeating: "r", count: 64)), metrics: metrics, streams: streams, presence: nil)
+        return router.routes.map { "\($0.method) \($0.path)" }
+    }
+
     private func makeRouter(
         store: any JobStore, tokens: TokenIssuer, metrics: ServerMetrics, streams: StreamQuota, presence: InProcessPresence?
     )
@@ -157,7 +167,7 @@ public struct OffloadServerApp: Sendable {
         router.get("/openapi.json") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
         }
         router.get("/metrics") { _, _ -> Response in
             Response(

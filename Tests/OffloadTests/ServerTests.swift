@@ -54,6 +54,14 @@ struct ServerTests {
             #expect(badData.status == 422)
             let badOption = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "options": ["priority": "high"]])
             #expect(badOption.status == 422)
+            let typo = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "options": ["priorty": 5]])
+            #expect(typo.status == 422)
+            #expect(typo.json["error"]?["message"]?.stringValue?.contains("unknown option 'priorty'") == true)
+            let field = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "dependsOn": ["job_x"]])
+            #expect(field.status == 422)
+            #expect(field.json["error"]?["message"]?.stringValue?.contains("unknown field 'dependsOn'") == true)
+            let badQueue = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "options": ["queue": "files/é"]])
+            #expect(badQueue.status == 422)
             let big = "{\"processingType\":\"noop\",\"data\":\"" + String(repeating: "a", count: 10 * 1024 * 1024) + "\"}"
             let tooLarge = try await server.call("POST", "/api/jobs", body: big)
             #expect(tooLarge.status == 413)
@@ -364,6 +372,10 @@ struct ServerTests {
             #expect(try await server.call("GET", "/api/queues").json["queues"]?.arrayValue?.count == 1)
             _ = try await server.call("POST", "/api/queues/mail/resume")
             _ = try await server.waitFor(id) { $0["status"] == "COMPLETED" }
+            // Path parameters are percent-decoded, and a queue name is checked as the submit checks it.
+            #expect(try await server.call("POST", "/api/queues/mail%2Ebulk/pause").json["queue"] == "mail.bulk")
+            #expect(try await server.call("POST", "/api/queues/mail%20bulk/pause").status == 422)
+            #expect(try await server.call("PUT", "/api/types/my%20type", json: ["enabled": true]).json["processingType"] == "my type")
 
             #expect(try await server.call("PUT", "/api/types/type1", json: ["enabled": false]).status == 200)
             let refused = try await server.call("POST", "/api/jobs", json: ["processingType": "type1", "data": []])
@@ -420,6 +432,16 @@ struct ServerTests {
             #expect(events.compactMap { $0["kind"]?.stringValue } == ["completed"])
             let bad = try await server.call("POST", "/api/jobs", json: ["processingType": "noop", "options": ["cache": ["ttlSeconds": 0]]])
             #expect(bad.status == 422)
+            // `cache: true` is the switch it reads as: a day of reuse; `false` is no cache.
+            let switched: JSONValue = ["processingType": "type1", "data": [["id": 2, "name": "b"]], "options": ["cache": true]]
+            let runs = try await server.call("POST", "/api/jobs?wait=5", json: switched)
+            #expect(runs.status == 200)
+            let reused = try await server.call("POST", "/api/jobs", json: switched)
+            #expect(reused.json["cachedFrom"] == runs.json["jobId"])
+            let uncached = try await server.call(
+                "POST", "/api/jobs", json: ["processingType": "type1", "data": [["id": 2, "name": "b"]], "options": ["cache": false]])
+            #expect(uncached.status == 201)
+            #expect(uncached.json["cachedFrom"] == nil)
         }
     }
 

@@ -45,7 +45,7 @@ struct FileRoutes {
         group.get("/files/{id}") { _, context -> Response in
             let identity = try context.requireIdentity()
             guard identity.jobScope == nil else { throw OffloadError.forbidden("a stream token can only read its own job") }
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             // Workers run every tenant's jobs; a client reads its own tenant's bundles.
             let tenant = identity.role == .client ? identity.tenant : nil
             guard let file = try await store.file(id: id, tenant: tenant) else { throw OffloadError.notFound("no file \(id)") }

@@ -22,9 +22,12 @@ enum HTTPJSON {
         }
     }
 
-    /// Reads the whole body and parses it as any JSON value (400 when malformed, 413 past `limit`).
-    static func value(from request: Request, limit: Int) async throws -> JSONValue {
-        try JSONValue.parse(try await body(of: request, limit: limit))
+    /// Reads the whole body and parses it as a JSON object, as every JSON body of the API is (400 when
+    /// malformed or not an object, 413 past `limit`).
+    static func object(from request: Request, limit: Int) async throws -> JSONValue {
+        let value = try JSONValue.parse(try await body(of: request, limit: limit))
+        guard value.objectValue != nil else { throw OffloadError.badRequest("the body must be a JSON object") }
+        return value
     }
 
     /// The whole body, never empty (400), at most `limit` bytes (413).

@@ -78,13 +78,13 @@ struct JobRoutes {
             let identity = try context.require(.client)
             let query = request.uri.queryParameters
             let wait = try query["wait"].map { text -> Duration in
-                guard let seconds = Double(text), (0...300).contains(seconds) else {
-                    throw OffloadError.badRequest("wait must be a number of seconds in 0...300")
+                guard let seconds = Double(text), Limits.submitWait.allows(seconds) else {
+                    throw OffloadError.badRequest("wait must be a number of seconds in \(Limits.submitWait.range)")
                 }
                 return .milliseconds(Int64(seconds * 1000))
             }
             let stream = query["stream"].map { $0 == "true" || $0 == "1" } ?? false
-            let body = try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)
+            let body = try await HTTPJSON.object(from: request, limit: configuration.maxBodyBytes)
             let now = Date()
             let (job, fallback) = try await prepareAllowingFallback(body, tenant: identity.tenant, jobId: ids.jobId(at: now), now: now)
             if fallback == .refuse { throw Self.switchedOff(job.processingType) }
@@ -115,12 +115,12 @@ struct JobRoutes {
 
         group.post("/jobs/batch") { request, context -> Response in
             let identity = try context.require(.client)
-            let body = try await HTTPJSON.value(from: request, limit: configuration.maxBodyBytes)
+            let body = try await HTTPJSON.object(from: request, limit: configuration.maxBodyBytes)
             guard let items = body["jobs"]?.arrayValue else {
                 throw OffloadError.badRequest("the body must be {\"jobs\": [submissions]}")
             }
-            guard (1...1_000).contains(items.count) else {
-                throw OffloadError.unprocessable("a batch holds 1 to 1000 jobs, not \(items.count)")
+            guard Limits.batchSize.allows(items.count) else {
+                throw OffloadError.unprocessable("a batch holds \(Limits.batchSize.range) jobs, not \(items.count)")
             }
             let now = Date()
             let jobIds = ids.jobIds(items.count, at: now)
@@ -159,8 +159,8 @@ struct JobRoutes {
             filter.before = query["cursor"].map(String.init)
             if identity.role == .admin, let tenant = query["tenant"] { filter.tenant = String(tenant) }
             if let limit = query["limit"] {
-                guard let value = Int(limit), (1...500).contains(value) else {
-                    throw OffloadError.badRequest("limit must be an integer in 1...500")
+                guard let value = Int(limit), Limits.jobPage.allows(value) else {
+                    throw OffloadError.badRequest("limit must be an integer in \(Limits.jobPage.range)")
                 }
                 filter.limit = value
             }
@@ -169,7 +169,7 @@ struct JobRoutes {
         }
 
         group.get("/jobs/{id}") { _, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             let identity = try context.requireReader(of: id)
             guard let job = try await store.job(id: id, tenant: identity.tenantFilter) else {
                 throw OffloadError.notFound("no job \(id)")
@@ -179,18 +179,18 @@ struct JobRoutes {
 
         group.post("/jobs/{id}/cancel") { _, context -> Response in
             let identity = try context.require(.client)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             return HTTPJSON.response(json: try await store.cancel(jobId: id, tenant: identity.tenantFilter, at: Date()).jsonValue)
         }
 
         group.post("/jobs/{id}/retry") { _, context -> Response in
             let identity = try context.require(.client)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             return HTTPJSON.response(json: try await store.retry(jobId: id, tenant: identity.tenantFilter, at: Date()).jsonValue)
         }
 
         group.get("/jobs/{id}/events") { request, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             let identity = try context.requireReader(of: id)
             let query = request.uri.queryParameters
             var after: Int64 = 0
@@ -202,8 +202,8 @@ struct JobRoutes {
             }
             var limit = 1_000
             if let text = query["limit"] {
-                guard let value = Int(text), (1...1_000).contains(value) else {
-                    throw OffloadError.badRequest("limit must be an integer in 1...1000")
+                guard let value = Int(text), Limits.eventPage.allows(value) else {
+                    throw OffloadError.badRequest("limit must be an integer in \(Limits.eventPage.range)")
                 }
                 limit = value
             }
@@ -215,7 +215,7 @@ struct JobRoutes {
 
         group.post("/jobs/{id}/stream-token") { _, context -> Response in
             let identity = try context.require(.client)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             guard try await store.job(id: id, tenant: identity.tenantFilter) != nil else {
                 throw OffloadError.notFound("no job \(id)")
             }

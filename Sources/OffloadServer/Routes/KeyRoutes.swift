@@ -25,10 +25,10 @@ struct KeyRoutes {
             _ = try context.require(.admin)
             let body = try await HTTPJSON.decode(CreateKey.self, from: request, limit: maxBodyBytes)
             let tenant = body.tenant ?? "default"
-            guard !body.name.isEmpty, body.name.count <= 200 else {
+            guard Limits.keyName.allows(length: body.name) else {
                 throw OffloadError.unprocessable("name must be 1 to 200 characters")
             }
-            guard !tenant.isEmpty, tenant.count <= 200 else {
+            guard Limits.tenant.allows(length: tenant) else {
                 throw OffloadError.unprocessable("tenant must be 1 to 200 characters")
             }
             let secret = KeySecrets.make()
@@ -46,7 +46,7 @@ struct KeyRoutes {
         }
         group.delete("/keys/{id}") { _, context -> Response in
             let identity = try context.require(.admin)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             guard id != identity.keyId else {
                 throw OffloadError.conflict("a key cannot delete itself")
             }

@@ -30,6 +30,6 @@ struct LeaseReportRoutes {
     /// The job id and the body, for a worker key.
     private func body(_ request: Request, _ context: OffloadRequestContext) async throws -> (String, JSONValue) {
         _ = try context.require(.worker)
-        return (try context.parameters.require("id"), try await HTTPJSON.value(from: request, limit: maxBodyBytes))
+        return (try context.path("id"), try await HTTPJSON.object(from: request, limit: maxBodyBytes))
     }
 }

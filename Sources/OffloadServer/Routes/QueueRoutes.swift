@@ -62,13 +62,16 @@ struct QueueRoutes {
         }
         group.put("/types/{type}") { request, context -> Response in
             _ = try context.require(.admin)
-            let type = try context.parameters.require("type")
-            let body = try await HTTPJSON.value(from: request, limit: maxBodyBytes)
+            let type = try context.path("type")
+            guard Limits.processingType.allows(length: type) else {
+                throw OffloadError.unprocessable("a processing type is 1 to 64 characters")
+            }
+            let body = try await HTTPJSON.object(from: request, limit: maxBodyBytes)
             guard let enabled = body["enabled"]?.boolValue else {
                 throw OffloadError.badRequest("the body must be {\"enabled\": true|false, \"fallback\"?: \"refuse\"|\"sync\"}")
             }
-            let fallbackText = body["fallback"]?.stringValue ?? TypeFallback.refuse.rawValue
-            guard let fallback = TypeFallback(rawValue: fallbackText) else {
+            let fallbackText = body["fallback"] ?? .string(TypeFallback.refuse.rawValue)
+            guard let fallback = fallbackText.stringValue.flatMap(TypeFallback.init(rawValue:)) else {
                 throw OffloadError.badRequest("fallback must be refuse or sync")
             }
             try await store.setType(type, enabled: enabled, fallback: fallback, at: Date())
@@ -81,7 +84,7 @@ struct QueueRoutes {
 
     private func setQueue(_ context: OffloadRequestContext, paused: Bool) async throws -> Response {
         _ = try context.require(.admin)
-        let queue = try context.parameters.require("name")
+        let queue = try Names.queue(try context.path("name"), field: "the queue name")
         try await store.setQueue(queue, paused: paused, at: Date())
         return HTTPJSON.response(json: ["queue": .string(queue), "paused": .bool(paused)])
     }

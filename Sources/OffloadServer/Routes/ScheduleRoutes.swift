@@ -13,7 +13,7 @@ struct ScheduleRoutes {
     func register(on group: RouterGroup<OffloadRequestContext>) {
         group.post("/schedules") { request, context -> Response in
             let identity = try context.require(.admin)
-            let body = try await HTTPJSON.value(from: request, limit: maxBodyBytes)
+            let body = try await HTTPJSON.object(from: request, limit: maxBodyBytes)
             let schedule = try Self.schedule(from: body, tenant: identity.tenant, processors: processors, now: Date())
             try await store.saveSchedule(schedule)
             return HTTPJSON.response(json: schedule.jsonValue, status: .created)
@@ -24,17 +24,15 @@ struct ScheduleRoutes {
         }
         group.delete("/schedules/{name}") { _, context -> Response in
             _ = try context.require(.admin)
-            let name = try context.parameters.require("name")
+            let name = try context.path("name")
             guard try await store.deleteSchedule(name: name) else { throw OffloadError.notFound("no schedule \(name)") }
             return Response(status: .noContent)
         }
     }
 
     static func schedule(from body: JSONValue, tenant: String, processors: ProcessorRegistry, now: Date) throws -> Schedule {
-        guard let name = body["name"]?.stringValue, !name.isEmpty, name.count <= 100,
-            name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
-        else {
-            throw OffloadError.badRequest("a schedule needs a name of 1 to 100 letters, digits, '-', '_' or '.'")
+        guard let name = body["name"]?.stringValue, Limits.scheduleName.allows(length: name), Names.isPlain(name) else {
+            throw OffloadError.badRequest("a schedule needs a name of 1 to 100 ASCII letters, digits, '-', '_' or '.'")
         }
         guard let cronText = body["cron"]?.stringValue else { throw OffloadError.badRequest("a schedule needs a cron expression") }
         let cron = try CronExpression(cronText)

@@ -25,8 +25,8 @@ struct StatsRoutes {
             _ = try context.require(.admin)
             var minutes = 60
             if let text = request.uri.queryParameters["minutes"] {
-                guard let value = Int(text), (1...1_440).contains(value) else {
-                    throw OffloadError.badRequest("minutes must be an integer in 1...1440")
+                guard let value = Int(text), Limits.statsMinutes.allows(value) else {
+                    throw OffloadError.badRequest("minutes must be an integer in \(Limits.statsMinutes.range)")
                 }
                 minutes = value
             }

@@ -13,8 +13,8 @@ struct TemplateRoutes {
     func register(on group: RouterGroup<OffloadRequestContext>) {
         group.post("/templates") { request, context -> Response in
             _ = try context.require(.admin)
-            let body = try await HTTPJSON.value(from: request, limit: maxBodyBytes)
-            guard let name = body["name"]?.stringValue, !name.isEmpty, name.count <= 100 else {
+            let body = try await HTTPJSON.object(from: request, limit: maxBodyBytes)
+            guard let name = body["name"]?.stringValue, Limits.templateName.allows(length: name) else {
                 throw OffloadError.badRequest("a template needs a name of 1 to 100 characters")
             }
             guard let type = body["processingType"]?.stringValue else {
@@ -41,7 +41,7 @@ struct TemplateRoutes {
         }
         group.delete("/templates/{name}") { _, context -> Response in
             _ = try context.require(.admin)
-            let name = try context.parameters.require("name")
+            let name = try context.path("name")
             guard try await store.deleteTemplate(name: name) else { throw OffloadError.notFound("no template \(name)") }
             return Response(status: .noContent)
         }

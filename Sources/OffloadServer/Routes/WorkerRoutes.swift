@@ -17,7 +17,7 @@ struct WorkerRoutes {
         let limit = configuration.maxBodyBytes
         group.post("/workers/register") { request, context -> Response in
             _ = try context.require(.worker)
-            let record = try registration(try await HTTPJSON.value(from: request, limit: limit), now: Date())
+            let record = try registration(try await HTTPJSON.object(from: request, limit: limit), now: Date())
             try await store.registerWorker(record)
             return HTTPJSON.response(
                 json: [
@@ -29,8 +29,8 @@ struct WorkerRoutes {
 
         group.post("/workers/{id}/heartbeat") { request, context -> Response in
             _ = try context.require(.worker)
-            let id = try context.parameters.require("id")
-            let body = try await HTTPJSON.value(from: request, limit: limit)
+            let id = try context.path("id")
+            let body = try await HTTPJSON.object(from: request, limit: limit)
             let jobIds = try Self.jobIds(body)
             guard try await store.touchWorker(id: id, at: Date()) else { throw OffloadError.notFound("no worker \(id)") }
             if let status = body["status"], !status.isNull {
@@ -46,9 +46,9 @@ struct WorkerRoutes {
 
         group.post("/workers/{id}/lease") { request, context -> Response in
             _ = try context.require(.worker)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             let wait = try Self.wait(request, fallback: 30)
-            let body = try await HTTPJSON.value(from: request, limit: limit)
+            let body = try await HTTPJSON.object(from: request, limit: limit)
             // The worker's list reconciles only when it sends one: the server's record decides capacity anyway.
             let running = try body["jobIds"].flatMap { $0.isNull ? nil : try Self.jobIds(body) }
             let wanted = try Self.limit(body["limit"], default: 1, field: "limit")
@@ -59,9 +59,9 @@ struct WorkerRoutes {
 
         group.post("/workers/{id}/sync") { request, context -> Response in
             _ = try context.require(.worker)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             let wait = try Self.wait(request, fallback: 0)
-            let body = try await HTTPJSON.value(from: request, limit: limit)
+            let body = try await HTTPJSON.object(from: request, limit: limit)
             // Reports answer at once: only a sync without any may wait.
             let waits = wait > .zero && (body["reports"]?.arrayValue ?? []).isEmpty
             return try await ConnectionWatch.watching(context.channel, if: waits) { gone in
@@ -71,7 +71,7 @@ struct WorkerRoutes {
 
         group.delete("/workers/{id}") { _, context -> Response in
             _ = try context.require(.worker)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             guard try await store.deleteWorker(id: id) else { throw OffloadError.notFound("no worker \(id)") }
             return Response(status: .noContent)
         }
@@ -90,7 +90,7 @@ struct WorkerRoutes {
 
         group.get("/workers/{id}") { _, context -> Response in
             _ = try context.require(.admin)
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             guard let worker = try await store.worker(id: id) else { throw OffloadError.notFound("no worker \(id)") }
             return try await show(worker)
         }
@@ -98,7 +98,7 @@ struct WorkerRoutes {
         for (action, status) in [("pause", WorkerStatus.paused), ("resume", .active)] {
             group.post("/workers/{id}/\(action)") { _, context -> Response in
                 _ = try context.require(.admin)
-                let id = try context.parameters.require("id")
+                let id = try context.path("id")
                 guard let worker = try await store.setWorkerStatus(id: id, status: status) else {
                     throw OffloadError.notFound("no worker \(id)")
                 }
@@ -137,13 +137,12 @@ struct WorkerRoutes {
     /// `POST /api/workers/{id}/sync`: many reports, the running jobs and the free slots in one round trip; the
     /// answer carries each report's outcome, new leases and the running jobs to stop.
     private func sync(workerId: String, body: JSONValue, wait: Duration, clientGone: Latch<Void>) async throws -> Response {
-        guard body.objectValue != nil else { throw OffloadError.badRequest("the body must be a JSON object") }
         guard let given = body["running"], let running = try? Self.ids(given) else {
             throw OffloadError.badRequest("running must be the array of the ids of the jobs the worker runs now")
         }
         var reports: [LeaseReport] = []
         if let list = body["reports"], !list.isNull {
-            guard let items = list.arrayValue, items.count <= 10_000 else {
+            guard let items = list.arrayValue, Limits.reports.allows(items.count) else {
                 throw OffloadError.badRequest("reports must be an array of at most 10,000 reports")
             }
             reports = try items.map { item in
@@ -174,8 +173,8 @@ struct WorkerRoutes {
     /// `?wait=` in seconds (0…60, `fallback` when absent).
     private static func wait(_ request: Request, fallback: Int) throws -> Duration {
         guard let text = request.uri.queryParameters["wait"] else { return .seconds(fallback) }
-        guard let value = Int(text), (0...60).contains(value) else {
-            throw OffloadError.badRequest("wait must be an integer number of seconds in 0...60")
+        guard let value = Int(text), Limits.leaseWait.allows(value) else {
+            throw OffloadError.badRequest("wait must be an integer number of seconds in \(Limits.leaseWait.range)")
         }
         return .seconds(value)
     }
@@ -183,8 +182,8 @@ struct WorkerRoutes {
     /// How many jobs a call asks for: an integer in 0…1000.
     private static func limit(_ given: JSONValue?, default fallback: Int, field: String) throws -> Int {
         guard let given, !given.isNull else { return fallback }
-        guard let value = given.intValue, (0...1_000).contains(value) else {
-            throw OffloadError.badRequest("\(field) must be an integer in 0...1000")
+        guard let value = given.intValue, Limits.leaseCount.allows(value) else {
+            throw OffloadError.badRequest("\(field) must be an integer in \(Limits.leaseCount.range)")
         }
         return Int(value)
     }
@@ -196,7 +195,7 @@ struct WorkerRoutes {
 
     /// An array of at most 10,000 job ids.
     private static func ids(_ given: JSONValue) throws -> [String] {
-        guard let list = given.arrayValue, list.count <= 10_000 else {
+        guard let list = given.arrayValue, Limits.jobIds.allows(list.count) else {
             throw OffloadError.badRequest("jobIds must be an array of job ids")
         }
         return try list.map { item in
@@ -208,22 +207,21 @@ struct WorkerRoutes {
     /// A registration body, checked: `{workerId?, name, processingTypes, labels?, maxConcurrentJobs?}`. Every
     /// remote worker carries `mode=distributed`, so a job can ask for remote workers only.
     private func registration(_ body: JSONValue, now: Date) throws -> WorkerRecord {
-        guard body.objectValue != nil else { throw OffloadError.badRequest("the body must be a JSON object") }
         var workerId = ids.make(prefix: "wrk_", at: now)
         if let given = body["workerId"], !given.isNull {
-            guard let text = given.stringValue, text.hasPrefix("wrk_"), (5...64).contains(text.count),
+            guard let text = given.stringValue, text.hasPrefix("wrk_"), Limits.workerId.allows(length: text),
                 text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
             else { throw OffloadError.unprocessable("workerId must be an id this server gave out (wrk_…)") }
             workerId = text
         }
-        guard let name = body["name"]?.stringValue, (1...128).contains(name.count) else {
+        guard let name = body["name"]?.stringValue, Limits.workerName.allows(length: name) else {
             throw OffloadError.unprocessable("name must be a string of 1 to 128 characters")
         }
-        guard let typeList = body["processingTypes"]?.arrayValue, (1...200).contains(typeList.count) else {
+        guard let typeList = body["processingTypes"]?.arrayValue, Limits.workerTypes.allows(typeList.count) else {
             throw OffloadError.unprocessable("processingTypes must be an array of 1 to 200 processing types")
         }
         let types = try typeList.map { item in
-            guard let type = item.stringValue, (1...64).contains(type.count) else {
+            guard let type = item.stringValue, Limits.processingType.allows(length: type) else {
                 throw OffloadError.unprocessable("each processing type must be a string of 1 to 64 characters")
             }
             return type
@@ -233,8 +231,8 @@ struct WorkerRoutes {
         labels.merge(JobLabels.distributed) { _, mode in mode }
         var maxJobs = 1
         if let given = body["maxConcurrentJobs"], !given.isNull {
-            guard let value = given.intValue, (1...1_000).contains(value) else {
-                throw OffloadError.unprocessable("maxConcurrentJobs must be an integer in 1...1000")
+            guard let value = given.intValue, Limits.workerCapacity.allows(value) else {
+                throw OffloadError.unprocessable("maxConcurrentJobs must be an integer in \(Limits.workerCapacity.range)")
             }
             maxJobs = Int(value)
         }

@@ -30,7 +30,7 @@ struct LeaseReport: Sendable {
         leaseToken = token
         events = []
         if let given = body["events"], !given.isNull {
-            guard let list = given.arrayValue, list.count <= 10_000 else {
+            guard let list = given.arrayValue, Limits.eventReports.allows(list.count) else {
                 throw OffloadError.badRequest("events must be an array of {kind, data}")
             }
             events = try list.map { item in
@@ -94,7 +94,8 @@ struct WorkerSession {
     func apply(_ report: LeaseReport) async throws -> Applied {
         var applied = Applied(events: 0, cancelRequested: false, job: nil)
         let now = Date()
-        if !report.events.isEmpty {
+        // A report without an end checks its lease even with no events: a stale one is answered as stale.
+        if !report.events.isEmpty || report.end == nil {
             let outcome = try await store.report(jobId: report.jobId, leaseToken: report.leaseToken, events: report.events, at: now)
             applied.events = outcome.events.count
             applied.cancelRequested = outcome.cancelRequested

@@ -20,7 +20,7 @@ struct JobEventStream {
 
     func register(on router: RouterGroup<OffloadRequestContext>) {
         router.get("/api/sse/job-progress/{id}") { request, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.path("id")
             let identity = try context.requireReader(of: id)
             return try await stream(jobId: id, identity: identity, after: try resumePoint(request))
         }

@@ -1,10 +1,14 @@
 // Generated from the server's /openapi.json by scripts/gen-types.mjs: do not edit.
 // Run `node scripts/gen-types.mjs <server>/openapi.json` after the API changes; a test fails until you do.
 
+export interface CacheLifetime {
+  ttlSeconds: number;
+}
+
 export interface ErrorBody {
   error: {
-    code: string;
     items?: { [key: string]: unknown }[];
+    code: string;
     message: string;
   };
 }
@@ -26,6 +30,8 @@ export interface EventReport {
   data?: unknown;
   kind: "progress" | "log" | "token";
 }
+
+export type EventReports = EventReport[];
 
 export interface Job {
   attempt: number;
@@ -58,18 +64,20 @@ export interface Job {
   workerId?: string;
 }
 
+/** The ids of the jobs the worker runs now */
+export type JobIds = string[];
+
 export interface JobList {
   jobs: Job[];
   nextCursor: string | null;
 }
 
 export interface JobOptions {
-  cache?: {
-    ttlSeconds: number;
-  };
+  /** Reuse the result of a completed job with the same type and data: true keeps it for a day, or give how long */
+  cache?: boolean | CacheLifetime;
   delaySeconds?: number;
   idempotencyKey?: string;
-  labels?: { [key: string]: string };
+  labels?: Labels;
   maxAttempts?: number;
   mode?: "direct" | "distributed" | "any";
   priority?: number;
@@ -83,27 +91,49 @@ export interface JobSubmission {
   data?: unknown;
   options?: JobOptions;
   processingType: string;
+  /** A saved template whose fields fill in what the body leaves out */
   template?: string;
 }
 
 export interface Key {
+  name: string;
   createdAt: string;
   id: string;
-  name: string;
   role: "client" | "worker" | "admin";
   tenant: string;
 }
 
+export type LabelText = string;
+
+export type LabelValue = LabelText | number | boolean;
+
+/** Labels a worker must carry (on a job) or carries (on a worker) */
+export type Labels = { [key: string]: LabelValue };
+
+/** The token the lease came with: a report with any other changes nothing (409) */
+export type LeaseToken = string;
+
 export type LeasedJob = Job & {
   leaseExpiresAt: string;
-  leaseToken: string;
+  leaseToken: LeaseToken;
 };
 
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface QueueState {
+  paused: boolean;
+  queue: string;
+}
+
 export interface Schedule {
+  name: string;
   createdAt?: string;
   cron: string;
   data?: unknown;
-  name: string;
   nextRunAt: string;
   options?: { [key: string]: unknown };
   processingType: string;
@@ -119,11 +149,11 @@ export interface ServerSentEvent {
 }
 
 export interface Worker {
+  name: string;
   currentJobs: string[];
   labels: { [key: string]: string };
   lastHeartbeatAt: string;
   maxConcurrentJobs: number;
-  name: string;
   processingTypes: string[];
   registeredAt: string;
   status: "active" | "paused" | "draining" | "offline";
