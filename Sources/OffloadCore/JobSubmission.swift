@@ -123,7 +123,9 @@ public struct NewJob: Sendable, Equatable {
             }
             return s
         }
-        let queue = try string("queue", Limits.queueName).map { try Names.queue($0, field: "options.queue") } ?? Self.defaultQueue
+        let queue = try fields["queue"].flatMap { $0.isNull ? nil : $0 }.map { given in
+            try Names.queue(given.stringValue ?? "", field: "options.queue")
+        } ?? Self.defaultQueue
         var runAt = now
         if let delay = try int("delaySeconds", Limits.delaySeconds) {
             runAt = now.addingTimeInterval(Double(delay))

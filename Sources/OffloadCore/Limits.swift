@@ -10,7 +10,8 @@ public struct Limit: Sendable {
     public let measure: Measure
     /// Where openapi.json states the bound. `Schema.property` is a property of a component schema (`Schema`
     /// alone is the schema itself), `operationId.property` one of an operation's JSON body, `operationId?name`
-    /// a query parameter, `Name` alone also a shared parameter; `[]` steps into an array's items, `{}` into an object's values and `<>` into its keys.
+    /// a query parameter, `Name` alone also a shared parameter; `[]` steps into an array's items, `{}` into an
+    /// object's values and `<>` into its keys.
     public let documentedAt: [String]
 
     public init(_ bounds: ClosedRange<Int>, _ measure: Measure, documentedAt: String...) {

@@ -143,8 +143,8 @@ public struct OffloadServerApp: Sendable {
     func routes(store: any JobStore) async -> [String] {
         let streams = StreamQuota(limit: 1)
         let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
-        let router = makeRouter(
-            store: store, tokens: await TokenIssuer(secret: String(repeating: "r", count: 64)), metrics: metrics, streams: streams, presence: nil)
+        let tokens = await TokenIssuer(secret: String(repeating: "r", count: 64))
+        let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams, presence: nil)
         return router.routes.map { "\($0.method) \($0.path)" }
     }
 
