@@ -44,7 +44,7 @@ public struct OffloadServerApp: Sendable {
                     concurrency: configuration.workers)
                 : nil
             try await presence?.refresh(store, now: Date())
-            let services = makeServices(store: store, tokens: tokens, presence: presence) + [webhooks]
+            let services = makeServices(store: store, tokens: tokens, presence: presence, webhooks: webhooks)
             var configs = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             if let request = configuration.shutdownRequest {
                 configs.append(.init(service: ShutdownOnRequest(request: request), successTerminationBehavior: .gracefullyShutdownGroup))
@@ -83,8 +83,11 @@ public struct OffloadServerApp: Sendable {
         }
     }
 
-    /// The HTTP server, SSE closer, lease sweeper and worker pool; ServiceGroup stops them in reverse order.
-    private func makeServices(store: any JobStoreService, tokens: TokenIssuer, presence: InProcessPresence?) -> [any Service] {
+    /// The HTTP server, the SSE closer, the maintenance and the worker pool; ServiceGroup stops them in reverse
+    /// order.
+    private func makeServices(
+        store: any JobStoreService, tokens: TokenIssuer, presence: InProcessPresence?, webhooks: WebhookSender
+    ) -> [any Service] {
         let streams = StreamQuota(limit: configuration.maxStreamsPerKey)
         let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
         store.eventBus.onCommitted { metrics.observe($0) }
@@ -108,18 +111,31 @@ public struct OffloadServerApp: Sendable {
         var services: [any Service] = [
             app,
             StreamCloser(bus: store.eventBus),
-            LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
-            Scheduler(store: store, interval: .seconds(1), logger: logger),
+            MaintenanceRunner(
+                store: store, services: maintenance(store: store, presence: presence, webhooks: webhooks), metrics: metrics,
+                electionInterval: .seconds(1), logger: logger),
         ]
-        if let retention = configuration.retention {
-            services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
-        }
         if let presence, let workers = configuration.inProcessWorkers {
-            services.append(InProcessPresenceService(presence: presence, store: store, interval: .seconds(2), logger: logger))
             services.append(workers.pool(.init(
                 source: inProcessSource(store: store, metrics: metrics, presence: presence),
                 concurrency: configuration.workers, shutdownGrace: configuration.shutdownGrace,
                 heartbeatInterval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger)))
+        }
+        return services
+    }
+
+    /// Every maintenance service of this server (see `Maintenance`): a new one is added here.
+    private func maintenance(store: any JobStore, presence: InProcessPresence?, webhooks: WebhookSender) -> [any Maintenance] {
+        var services: [any Maintenance] = [
+            LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
+            Scheduler(store: store, interval: .seconds(1), logger: logger),
+            webhooks,
+        ]
+        if let retention = configuration.retention {
+            services.append(Pruner(store: store, retention: retention, interval: .seconds(60), logger: logger))
+        }
+        if let presence {
+            services.append(InProcessPresenceService(presence: presence, store: store, interval: .seconds(2), logger: logger))
         }
         return services
     }

@@ -168,6 +168,15 @@ public protocol JobStore: Sendable {
 /// while `run()` runs, and `close()` ends `run()` once what is queued is done.
 public protocol JobStoreService: JobStore, Service {
     func close()
+
+    /// Whether this server leads the servers sharing the store, for the maintenance only one of them runs:
+    /// asked about once a second, a leader checks that it still leads, a follower tries to take the lead. At
+    /// most one server leads at a time; when it dies, another leads within seconds. With SQLite the one
+    /// server that has the file open leads.
+    func lead() async -> Bool
+
+    /// Gives the lead up at once (at shutdown), for another server to take at its next ask.
+    func resign() async
 }
 
 /// What a submit of a switched-off processing type gets.

@@ -57,7 +57,7 @@ final class FakeLLM: Sendable {
             onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await withThrowingTaskGroup(of: Void.self) { inner in
+                await withThrowingTaskGroup(of: Void.self) { inner in
                     inner.addTask { try await app.runService() }
                     _ = await stop.wait()
                     inner.cancelAll()

@@ -5,13 +5,6 @@ import OffloadServer
 import Testing
 
 /// The value of one sample line (`name{labels} value`) in a Prometheus text scrape.
-private func sample(_ text: String, _ series: String) -> Double? {
-    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-        return Double(line.dropFirst(series.count + 1))
-    }
-    return nil
-}
-
 @Suite("Prometheus metrics")
 struct MetricsTests {
     @Test("GET /metrics counts jobs by type and queue, HTTP answers by route, and shows depth, workers and streams")
@@ -29,19 +22,19 @@ struct MetricsTests {
             #expect(reply.status == 200)
             #expect(reply.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
             let text = reply.json.stringValue ?? ""
-            #expect(sample(text, #"offload_jobs_submitted_total{type="noop",queue="default"}"#) == 3)
-            #expect(sample(text, #"offload_jobs_submitted_total{type="noop",queue="mail"}"#) == 2)
-            #expect(sample(text, #"offload_jobs_completed_total{type="noop",queue="default"}"#) == 3)
-            #expect(sample(text, #"offload_jobs_cancelled_total{type="noop",queue="mail"}"#) == 1)
-            #expect(sample(text, "offload_job_run_seconds_count") == 3)
-            #expect(sample(text, "offload_job_wait_seconds_count") == 3)
-            #expect((sample(text, "offload_lease_duration_seconds_count") ?? 0) >= 1)
-            #expect(sample(text, #"offload_http_requests_total{route="/api/jobs",method="POST",status="201"}"#) == 5)
-            #expect(sample(text, #"offload_http_requests_total{route="/api/jobs/{id}",method="GET",status="404"}"#) == 1)
-            #expect(sample(text, #"offload_queue_depth{queue="mail",status="pending"}"#) == 1)
-            #expect(sample(text, #"offload_queue_depth{queue="default",status="pending"}"#) == 0)
-            #expect(sample(text, #"offload_workers{status="active"}"#) == 1, "the in-process workers")
-            #expect(sample(text, "offload_sse_streams_open") == 0)
+            #expect(metricSample(text, #"offload_jobs_submitted_total{type="noop",queue="default"}"#) == 3)
+            #expect(metricSample(text, #"offload_jobs_submitted_total{type="noop",queue="mail"}"#) == 2)
+            #expect(metricSample(text, #"offload_jobs_completed_total{type="noop",queue="default"}"#) == 3)
+            #expect(metricSample(text, #"offload_jobs_cancelled_total{type="noop",queue="mail"}"#) == 1)
+            #expect(metricSample(text, "offload_job_run_seconds_count") == 3)
+            #expect(metricSample(text, "offload_job_wait_seconds_count") == 3)
+            #expect((metricSample(text, "offload_lease_duration_seconds_count") ?? 0) >= 1)
+            #expect(metricSample(text, #"offload_http_requests_total{route="/api/jobs",method="POST",status="201"}"#) == 5)
+            #expect(metricSample(text, #"offload_http_requests_total{route="/api/jobs/{id}",method="GET",status="404"}"#) == 1)
+            #expect(metricSample(text, #"offload_queue_depth{queue="mail",status="pending"}"#) == 1)
+            #expect(metricSample(text, #"offload_queue_depth{queue="default",status="pending"}"#) == 0)
+            #expect(metricSample(text, #"offload_workers{status="active"}"#) == 1, "the in-process workers")
+            #expect(metricSample(text, "offload_sse_streams_open") == 0)
             #expect(text.contains("# TYPE offload_job_run_seconds histogram"))
         }
     }

@@ -126,4 +126,60 @@ struct PostgresEndToEndTests {
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
+
+    @Test("one server leads the maintenance; killed with -9, the other takes the lead within seconds and sweeps expired leases")
+    func leaderTakeover() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let url = cluster.url(try await cluster.makeDatabase())
+        let directories = [try TemporaryDirectory(), try TemporaryDirectory()]
+        defer { for directory in directories { directory.remove() } }
+        var servers: [OffloadProcess] = []
+        for directory in directories {
+            servers.append(try await OffloadProcess.serve(
+                dataDir: directory.path, arguments: ["--database", url, "--workers", "0", "--lease-seconds", "2"],
+                environment: environment))
+        }
+        /// Each server's `offload_maintenance_leader` and its lease sweeper's rounds so far.
+        func maintenance(_ server: OffloadProcess) async throws -> (leader: Double?, sweeps: Double) {
+            let text = try await TestServer(baseURL: server.baseURL).call("GET", "/metrics").json.stringValue ?? ""
+            return (metricSample(text, "offload_maintenance_leader"),
+                    metricSample(text, #"offload_maintenance_rounds_total{service="lease-sweeper",outcome="ok"}"#) ?? 0)
+        }
+        var seen: [(leader: Double?, sweeps: Double)] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        repeat {
+            seen = [try await maintenance(servers[0]), try await maintenance(servers[1])]
+            if seen.map(\.leader) == [1, 0] || seen.map(\.leader) == [0, 1] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        } while ContinuousClock.now < deadline
+        let leaderIndex = try #require(seen.firstIndex { $0.leader == 1 }, "one server leads: \(seen)")
+        let (leader, follower) = (servers[leaderIndex], servers[1 - leaderIndex])
+        #expect(seen[1 - leaderIndex].leader == 0)
+        #expect(seen[1 - leaderIndex].sweeps == 0, "the follower runs no leader-only round")
+
+        // A job leased by a worker that then goes silent: only a leader's sweep puts it back.
+        let api = TestServer(baseURL: follower.baseURL)
+        let worker = OffloadClient(baseURL: follower.baseURL, apiKey: try await api.makeKey(role: "worker", tenant: "default", key: key))
+        let workerId = try await worker.registerWorker(WorkerRegistration(
+            workerId: nil, name: "silent", processingTypes: ["noop"], labels: [:], maxConcurrentJobs: 1))
+        let jobId = try #require(try await api.submit("noop", data: 1, key: key)["jobId"]?.stringValue)
+        #expect(try await worker.leaseJobs(workerId, limit: 1, waitSeconds: 0, running: []).jobs.map(\.job.jobId) == [jobId])
+
+        leader.signal(SIGKILL)
+        _ = try await leader.waitForExit()
+        let killed = ContinuousClock.now
+        var led = false
+        while !led && ContinuousClock.now < killed + .seconds(10) {
+            led = try await maintenance(follower).leader == 1
+            if !led { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let takeover = ContinuousClock.now - killed
+        #expect(led)
+        #expect(takeover < .seconds(5), "took the lead \(takeover) after the kill")
+        let requeued = try await api.waitFor(jobId, key: key, timeout: .seconds(15)) { $0["status"] == "PENDING" }
+        #expect(requeued["status"] == "PENDING")
+        #expect(try await maintenance(follower).sweeps > 0)
+        follower.signal(SIGTERM)
+        #expect(try await follower.waitForExit() == 0)
+    }
 }

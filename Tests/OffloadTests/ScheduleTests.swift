@@ -7,31 +7,6 @@ import Testing
 
 private func utc(_ text: String) -> Date { Timestamps.parse(text)! }
 
-/// Two stores on one database: two servers for PostgreSQL; for SQLite (one server) the same store twice.
-private func withTwoStores<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore, any JobStore) async throws -> T)
-    async throws -> T
-{
-    switch kind {
-    case .sqlite:
-        return try await withStore(kind) { store in try await body(store, store) }
-    case .postgres:
-        let location = try await PostgresCluster.shared().makeDatabase()
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let first = try await PostgresJobStore.open(location, logger: logger)
-        let second = try await PostgresJobStore.open(location, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await first.run() }
-            group.addTask { try await second.run() }
-            defer {
-                first.close()
-                second.close()
-            }
-            return try await body(first, second)
-        }
-    }
-}
-
 private func everyMinute(_ name: String, next: Date) -> Schedule {
     Schedule(
         name: name, cron: "* * * * *", processingType: "noop", queue: "default", data: ["from": .string(name)],

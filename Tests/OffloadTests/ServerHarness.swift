@@ -76,8 +76,9 @@ struct TestServer: Sendable {
     }
 
     /// Creates a key and answers its secret.
-    func makeKey(role: String, tenant: String) async throws -> String {
-        let reply = try await call("POST", "/api/keys", json: ["name": "test", "role": .string(role), "tenant": .string(tenant)])
+    func makeKey(role: String, tenant: String, key: String = TestServer.adminKey) async throws -> String {
+        let reply = try await call(
+            "POST", "/api/keys", key: key, json: ["name": "test", "role": .string(role), "tenant": .string(tenant)])
         guard reply.status == 201, let secret = reply.json["secret"]?.stringValue else {
             throw TestFailure("key creation answered \(reply.status)")
         }

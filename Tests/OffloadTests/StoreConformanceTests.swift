@@ -14,7 +14,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 }
 
 /// Runs `body` against a fresh store of `kind`, with its writer running, and shuts it down afterwards.
-func withStore<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore) async throws -> T) async throws -> T {
+func withStore<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStoreService) async throws -> T) async throws -> T {
     switch kind {
     case .sqlite:
         let directory = try TemporaryDirectory()
@@ -34,6 +34,31 @@ func withStore<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore) 
             group.addTask { try await store.run() }
             defer { store.close() }
             return try await body(store)
+        }
+    }
+}
+
+/// Two stores on one database: two servers for PostgreSQL; for SQLite (one server) the same store twice.
+func withTwoStores<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStoreService, any JobStoreService) async throws -> T)
+    async throws -> T
+{
+    switch kind {
+    case .sqlite:
+        return try await withStore(kind) { store in try await body(store, store) }
+    case .postgres:
+        let location = try await PostgresCluster.shared().makeDatabase()
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let first = try await PostgresJobStore.open(location, logger: logger)
+        let second = try await PostgresJobStore.open(location, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await first.run() }
+            group.addTask { try await second.run() }
+            defer {
+                first.close()
+                second.close()
+            }
+            return try await body(first, second)
         }
     }
 }
@@ -602,6 +627,22 @@ struct StoreConformanceTests {
                 #expect(snapshot.lastSeq == Int64(events.count))
                 #expect(snapshot.events.map(\.seq) == events.map(\.seq))
             }
+        }
+    }
+
+    @Test("one server of those sharing a store leads; when it resigns, another takes the lead at its next ask",
+          arguments: StoreKind.allCases)
+    func leadership(kind: StoreKind) async throws {
+        try await withTwoStores(kind) { first, second in
+            #expect(await first.lead())
+            #expect(await first.lead(), "a leader keeps the lead")
+            guard kind == .postgres else { return }
+            #expect(await !second.lead(), "at most one leads")
+            #expect(await first.lead())
+            await first.resign()
+            #expect(await second.lead())
+            #expect(await !first.lead(), "the lead is taken")
+            await second.resign()
         }
     }
 }

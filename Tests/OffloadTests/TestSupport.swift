@@ -76,3 +76,11 @@ private func runProgramBlocking(
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
+
+/// The value of one series (`name{labels}`) in a Prometheus text, or nil when it is not there.
+func metricSample(_ text: String, _ series: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}

@@ -18,6 +18,7 @@ final class ServerMetrics: Sendable {
     private let tokens: Counter
     private let logLines: Counter
     private let openStreams: Gauge
+    private let leaderGauge: Gauge
     /// Queue and status pairs shown before: shown again as 0 once empty, not frozen at their last depth.
     private let depthLabels = Mutex<Set<[String]>>([])
     /// The per-job counters by name, type and queue, found once in the registry: they move once per job
@@ -44,14 +45,18 @@ final class ServerMetrics: Sendable {
         self.streams = streams
         self.offlineAfter = offlineAfter
         leaseLatency = registry.makeDurationHistogram(
-            name: "offload_lease_duration_seconds", buckets: Self.fastBuckets, help: "Time one lease call spent in the store")
+            descriptor: Self.named("offload_lease_duration_seconds", "Time one lease call spent in the store"), buckets: Self.fastBuckets)
         waitTime = registry.makeDurationHistogram(
-            name: "offload_job_wait_seconds", buckets: Self.jobBuckets, help: "From submit to the start of the last attempt, of finished jobs")
+            descriptor: Self.named("offload_job_wait_seconds", "From submit to the start of the last attempt, of finished jobs"),
+            buckets: Self.jobBuckets)
         runTime = registry.makeDurationHistogram(
-            name: "offload_job_run_seconds", buckets: Self.jobBuckets, help: "From the start of the last attempt to the end, of finished jobs")
-        tokens = registry.makeCounter(name: "offload_tokens_streamed_total", help: "LLM token events committed")
-        logLines = registry.makeCounter(name: "offload_log_lines_total", help: "Log line events committed")
-        openStreams = registry.makeGauge(name: "offload_sse_streams_open", help: "SSE streams open now")
+            descriptor: Self.named("offload_job_run_seconds", "From the start of the last attempt to the end, of finished jobs"),
+            buckets: Self.jobBuckets)
+        tokens = registry.makeCounter(descriptor: Self.named("offload_tokens_streamed_total", "LLM token events committed"))
+        logLines = registry.makeCounter(descriptor: Self.named("offload_log_lines_total", "Log line events committed"))
+        openStreams = registry.makeGauge(descriptor: Self.named("offload_sse_streams_open", "SSE streams open now"))
+        leaderGauge = registry.makeGauge(
+            descriptor: Self.named("offload_maintenance_leader", "1 while this server leads the maintenance, else 0"))
     }
 
     /// Counts what this server committed: final events by type, queue and status; tokens; log lines.
@@ -82,7 +87,7 @@ final class ServerMetrics: Sendable {
         jobCounters.withLock { counters in
             let key = JobCounterKey(name: name, type: type, queue: queue)
             if let counter = counters[key] { return counter }
-            let counter = registry.makeCounter(name: name, labels: [("type", type), ("queue", queue)], help: help())
+            let counter = registry.makeCounter(descriptor: Self.named(name, help()), labels: [("type", type), ("queue", queue)])
             counters[key] = counter
             return counter
         }
@@ -108,12 +113,37 @@ final class ServerMetrics: Sendable {
 
     func request(route: String, method: String, status: Int, duration: Duration) {
         registry.makeCounter(
-            name: "offload_http_requests_total", labels: [("route", route), ("method", method), ("status", "\(status)")],
-            help: "HTTP requests answered").increment()
+            descriptor: Self.named("offload_http_requests_total", "HTTP requests answered"),
+            labels: [("route", route), ("method", method), ("status", "\(status)")]
+        ).increment()
         registry.makeDurationHistogram(
-            name: "offload_http_request_duration_seconds", labels: [("route", route), ("method", method)],
-            buckets: Self.fastBuckets, help: "Time to the answer's head (a stream's lifetime is not counted)"
+            descriptor: Self.named("offload_http_request_duration_seconds", "Time to the answer's head (a stream's lifetime is not counted)"),
+            labels: [("route", route), ("method", method)], buckets: Self.fastBuckets
         ).record(duration)
+    }
+
+    /// One maintenance round of `service`: counted by outcome, timed, and what it changed added up.
+    func maintenanceRound(service: String, failed: Bool, changed: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: Self.named("offload_maintenance_rounds_total", "Maintenance rounds run by this server"),
+            labels: [("service", service), ("outcome", failed ? "failed" : "ok")]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.named("offload_maintenance_round_seconds", "Time one maintenance round took"),
+            labels: [("service", service)], buckets: Self.fastBuckets
+        ).record(duration)
+        if changed > 0 {
+            registry.makeCounter(
+                descriptor: Self.named(
+                    "offload_maintenance_changed_total", "What maintenance rounds changed: jobs requeued, rows pruned, jobs enqueued, webhooks tried"),
+                labels: [("service", service)]
+            ).increment(by: Int64(changed))
+        }
+    }
+
+    /// Whether this server leads the maintenance now.
+    func leader(_ leading: Bool) {
+        leaderGauge.set(to: leading ? 1 : 0)
     }
 
     /// The Prometheus text, with the gauges read now.
@@ -129,18 +159,24 @@ final class ServerMetrics: Sendable {
         for labels in shown where depth[labels] == nil { depth[labels] = 0 }
         for (labels, count) in depth {
             registry.makeGauge(
-                name: "offload_queue_depth", labels: [("queue", labels[0]), ("status", labels[1])],
-                help: "Jobs waiting or running now, by queue").set(to: Double(count))
+                descriptor: Self.named("offload_queue_depth", "Jobs waiting or running now, by queue"),
+                labels: [("queue", labels[0]), ("status", labels[1])]
+            ).set(to: Double(count))
         }
         var workers: [WorkerStatus: Int] = [:]
         let now = Date()
         for worker in try await store.workers() { workers[worker.status(at: now, offlineAfter: offlineAfter), default: 0] += 1 }
         for status in WorkerStatus.allCases {
-            registry.makeGauge(name: "offload_workers", labels: [("status", status.rawValue)], help: "Registered workers by status")
+            registry.makeGauge(descriptor: Self.named("offload_workers", "Registered workers by status"), labels: [("status", status.rawValue)])
                 .set(to: Double(workers[status] ?? 0))
         }
         openStreams.set(to: Double(streams.total))
         return registry.emitToBuffer()
+    }
+
+    /// A metric's name (with its unit already) and help text, as the registry takes them.
+    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     private static func duration(_ seconds: TimeInterval) -> Duration {

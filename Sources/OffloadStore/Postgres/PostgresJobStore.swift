@@ -33,6 +33,8 @@ public final class PostgresJobStore: JobStoreService {
     private let closed = Latch<Void>()
     /// Set when `run()` starts the pool: queries wait for it rather than reach a pool that is not running.
     private let started = Latch<Void>()
+    /// Who leads the servers sharing this database (see `lead()`).
+    private let leadership: PostgresLeadership
 
     /// Connects, runs pending migrations (under an advisory lock) and answers a store ready to `run()`.
     public static func open(
@@ -76,6 +78,9 @@ public final class PostgresJobStore: JobStoreService {
         self.logger = logger
         origin = IDGenerator().make(prefix: "srv_")
         notifier = PostgresNotifier(origin: origin, window: notifyWindow)
+        leadership = PostgresLeadership(logger: logger) {
+            try await PostgresConnection.connect(configuration: try Self.connectionConfiguration(location), id: 2, logger: logger)
+        }
     }
 
     /// Runs the connection pool, the listener and the notifier until `close()` or cancellation.
@@ -107,11 +112,21 @@ public final class PostgresJobStore: JobStoreService {
             // Last: a request for a connection made after the pool stopped would wait forever.
             pool.cancelAll()
         }
+        await leadership.resign()
     }
 
     /// Stops the pool, the listener and the notifier.
     public func close() {
         closed.set(())
+    }
+
+    /// The lead is a session advisory lock on a connection of its own (see `PostgresLeadership`).
+    public func lead() async -> Bool {
+        await leadership.lead()
+    }
+
+    public func resign() async {
+        await leadership.resign()
     }
 
     // MARK: Listening

@@ -136,6 +136,11 @@ public final class SQLiteJobStore: JobStoreService {
     /// Stops accepting writes (for callers that run the store outside a ServiceGroup).
     public func close() { writer.close() }
 
+    /// One server has a SQLite file open, and it leads.
+    public func lead() async -> Bool { true }
+
+    public func resign() async {}
+
     // MARK: Jobs
 
     public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {

@@ -6,7 +6,6 @@ import NIOCore
 import NIOHTTP1
 import OffloadCore
 import OffloadStore
-import ServiceLifecycle
 
 /// Sends each finished job that asked for it (`options.webhookUrl`) to its URL, off the workers' path.
 ///
@@ -14,7 +13,7 @@ import ServiceLifecycle
 /// process. Every server claims due ones for a while (others skip them meanwhile), POSTs the final job as
 /// JSON with `X-Offload-Signature: sha256=<hex HMAC-SHA256 of the body>`, and on anything but a 2xx answer
 /// tries again after `retryBase`, doubling each time (at most an hour), until `maxAttempts`.
-struct WebhookSender: Service {
+struct WebhookSender: Maintenance {
     let store: any JobStore
     let secret: String
     let retryBase: TimeInterval
@@ -24,10 +23,12 @@ struct WebhookSender: Service {
     /// How long one POST may take; a claim lasts longer, so a slow receiver is not called twice at once.
     let timeout: TimeAmount = .seconds(10)
 
-    func run() async {
-        await everyInterval(interval, logger: logger, failure: "sending webhooks failed") {
-            try await sendDue()
-        }
+    var name: String { "webhook-sender" }
+    /// Every server sends: claims keep two from sending one delivery at once, and more senders keep up with more.
+    var leaderOnly: Bool { false }
+
+    func round(now: Date) async throws -> Int {
+        try await sendDue()
     }
 
     /// Deliveries claimed (and sent at once) per round.
@@ -35,13 +36,17 @@ struct WebhookSender: Service {
 
     /// Sends what is due, a claim at a time, until a claim comes back short: deliveries keep up with any rate
     /// of finished jobs, not `claimSize` an interval (the chaos soak found them an hour behind at 40 jobs/s).
-    func sendDue() async throws {
+    /// Answers how many it tried.
+    @discardableResult
+    func sendDue() async throws -> Int {
+        var tried = 0
         while true {
             let due = try await store.claimWebhooks(now: Date(), claimFor: 60, limit: Self.claimSize)
             await withTaskGroup(of: Void.self) { group in
                 for delivery in due { group.addTask { await send(delivery) } }
             }
-            if due.count < Self.claimSize || Task.isCancelled { return }
+            tried += due.count
+            if due.count < Self.claimSize || Task.isCancelled { return tried }
         }
     }
 
@@ -88,7 +93,7 @@ struct WebhookSender: Service {
     }
 }
 
-/// What logs show of the sender (ServiceGroup logs its services at debug level): never the secret.
+/// What logs show of the sender: never the secret.
 extension WebhookSender: CustomStringConvertible {
     var description: String { "WebhookSender(maxAttempts: \(maxAttempts))" }
 }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import OffloadCore
 import OffloadStore
-import ServiceLifecycle
 import Synchronization
 
 /// The server's own workers in the registry, beside remote ones, so the dashboard and `offload workers` show
@@ -49,17 +48,21 @@ final class InProcessPresence: Sendable {
     }
 }
 
-/// Keeps `InProcessPresence` in the registry while the server runs.
-struct InProcessPresenceService: Service {
+/// Keeps `InProcessPresence` in the registry while the server runs (every server, for its own workers).
+struct InProcessPresenceService: Maintenance {
     let presence: InProcessPresence
     let store: any JobStore
     let interval: Duration
     let logger: Logger
+    var name: String { "in-process-presence" }
+    var leaderOnly: Bool { false }
 
-    func run() async {
-        await everyInterval(interval, logger: logger, failure: "in-process worker heartbeat failed") {
-            try await presence.refresh(store, now: Date())
-        }
+    func round(now: Date) async throws -> Int {
+        try await presence.refresh(store, now: now)
+        return 0
+    }
+
+    func finish() async {
         do {
             _ = try await store.deleteWorker(id: presence.workerId)
         } catch {

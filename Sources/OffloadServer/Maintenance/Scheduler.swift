@@ -2,24 +2,24 @@ import Foundation
 import Logging
 import OffloadCore
 import OffloadStore
-import ServiceLifecycle
 
-/// Enqueues each schedule's job once per cron tick.
+/// Enqueues each schedule's job once per cron tick (leader only).
 ///
-/// Every server runs one. A tick's job carries the idempotency key `schedule:NAME:TICK`, so servers that
-/// enqueue the same tick at once store one job; then each tries to move the schedule to its next tick
-/// with a compare-and-set, which one of them wins. The tick to enqueue is kept in the store, so a server
-/// that was down at a tick enqueues it when it comes back (once, however many ticks it missed).
-struct Scheduler: Service {
+/// A tick's job carries the idempotency key `schedule:NAME:TICK`, so two servers that enqueue the same tick
+/// at once (a leader that lost its lead and the one that took it) store one job; then each tries to move the
+/// schedule to its next tick with a compare-and-set, which one of them wins. The tick to enqueue is kept in
+/// the store, so a leader that was down at a tick enqueues it when it comes back (once, however many ticks
+/// it missed).
+struct Scheduler: Maintenance {
     let store: any JobStore
     /// How often due schedules are looked for (ticks are whole minutes).
     let interval: Duration
     let logger: Logger
+    var name: String { "scheduler" }
+    var leaderOnly: Bool { true }
 
-    func run() async {
-        await everyInterval(interval, logger: logger, failure: "enqueuing scheduled jobs failed") {
-            try await enqueueDue(now: Date())
-        }
+    func round(now: Date) async throws -> Int {
+        try await enqueueDue(now: now).filter(\.created).count
     }
 
     /// Enqueues the job of every schedule due at `now`; answers what each submit answered.
