@@ -45,8 +45,7 @@ struct MaintenanceRunner: Service {
             await elect(leading)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: electionInterval)
+                    while (try? await Task.sleep(for: electionInterval)) != nil {
                         await elect(leading)
                     }
                 }
