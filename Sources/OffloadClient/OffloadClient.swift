@@ -35,7 +35,7 @@ public struct OffloadClient: Sendable {
     /// Submits a job; answers it as stored (PENDING, or the earlier job for a repeated idempotency key).
     public func submit(_ processingType: String, data: JSONValue, options: JSONValue = .object([:])) async throws -> Job {
         let body: JSONValue = ["processingType": .string(processingType), "data": data, "options": options]
-        return try await send("POST", "/api/jobs", body: body, retryable: options["idempotencyKey"] != nil)
+        return try Job(json: await send("POST", "/api/jobs", body: body, retryable: options["idempotencyKey"] != nil))
     }
 
     /// Submits a job and waits up to `seconds` for it to end (the synchronous fallback): answers the job as
@@ -44,18 +44,17 @@ public struct OffloadClient: Sendable {
         _ processingType: String, data: JSONValue, options: JSONValue = .object([:]), seconds: Int
     ) async throws -> Job {
         let body: JSONValue = ["processingType": .string(processingType), "data": data, "options": options]
-        return try await send("POST", "/api/jobs?wait=\(seconds)", body: body, retryable: options["idempotencyKey"] != nil)
+        return try Job(json: await send("POST", "/api/jobs?wait=\(seconds)", body: body, retryable: options["idempotencyKey"] != nil))
     }
 
     /// Submits up to 1,000 jobs in one transaction (all or none); each is `{processingType, data, options}`.
     public func submitBatch(_ submissions: [JSONValue]) async throws -> [Job] {
-        let page: JobList = try await send("POST", "/api/jobs/batch", body: ["jobs": .array(submissions)], retryable: false)
-        return page.jobs
+        try JobList(json: await send("POST", "/api/jobs/batch", body: ["jobs": .array(submissions)], retryable: false)).jobs
     }
 
     /// The job now.
     public func job(_ jobId: String) async throws -> Job {
-        try await send("GET", "/api/jobs/\(jobId)", retryable: true)
+        try Job(json: await send("GET", "/api/jobs/\(jobId)", retryable: true))
     }
 
     /// A page of jobs, newest first; pass the answer's `nextCursor` as `cursor` for the next page.
@@ -67,35 +66,35 @@ public struct OffloadClient: Sendable {
         if let processingType { query.append("type=\(processingType)") }
         if let queue { query.append("queue=\(queue)") }
         if let cursor { query.append("cursor=\(cursor)") }
-        return try await send("GET", "/api/jobs?" + query.joined(separator: "&"), retryable: true)
+        return try JobList(json: await send("GET", "/api/jobs?" + query.joined(separator: "&"), retryable: true))
     }
 
     /// Asks for a job to be cancelled.
     public func cancel(_ jobId: String) async throws -> Job {
-        try await send("POST", "/api/jobs/\(jobId)/cancel", retryable: true)
+        try Job(json: await send("POST", "/api/jobs/\(jobId)/cancel", retryable: true))
     }
 
     /// Runs a FAILED or CANCELLED job again.
     public func retry(_ jobId: String) async throws -> Job {
-        try await send("POST", "/api/jobs/\(jobId)/retry", retryable: false)
+        try Job(json: await send("POST", "/api/jobs/\(jobId)/retry", retryable: false))
     }
 
     // MARK: Administration (an admin key)
 
     /// The queues paused now (nothing is leased from them).
     public func pausedQueues() async throws -> [String] {
-        let answer: JSONValue = try await send("GET", "/api/queues", retryable: true)
+        let answer = try await send("GET", "/api/queues", retryable: true)
         return answer["queues"]?.arrayValue?.compactMap { $0["queue"]?.stringValue } ?? []
     }
 
     /// Pauses (or resumes) a queue; jobs in a paused queue wait, none is lost.
     public func setQueue(_ name: String, paused: Bool) async throws {
-        let _: JSONValue = try await send("POST", "/api/queues/\(name)/\(paused ? "pause" : "resume")", retryable: true)
+        _ = try await send("POST", "/api/queues/\(name)/\(paused ? "pause" : "resume")", retryable: true)
     }
 
     /// Every processing type with its switch: `{"processingType", "enabled", "fallback"?}`.
     public func types() async throws -> [JSONValue] {
-        let answer: JSONValue = try await send("GET", "/api/types", retryable: true)
+        let answer = try await send("GET", "/api/types", retryable: true)
         return answer["types"]?.arrayValue ?? []
     }
 
@@ -116,7 +115,9 @@ public struct OffloadClient: Sendable {
         return (try await status("/health"), try await status("/ready"))
     }
 
-    private func send<T: Decodable>(_ method: String, _ path: String, body: JSONValue? = nil, retryable: Bool) async throws -> T {
+    /// One call; answers its JSON body, read by the one JSON parser every module uses (and `Job(json:)`
+    /// reads a job from it: the API's one wire format for a job).
+    private func send(_ method: String, _ path: String, body: JSONValue? = nil, retryable: Bool) async throws -> JSONValue {
         var attempt = 1
         var renewed = false
         while true {
@@ -130,18 +131,21 @@ public struct OffloadClient: Sendable {
                 }
                 let response = try await http.execute(request, timeout: .seconds(330))
                 let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
-                let data = Data(buffer: buffer)
                 guard (200..<300).contains(Int(response.status.code)) else {
-                    throw OffloadClientError.http(status: Int(response.status.code), body: String(decoding: data, as: UTF8.self))
+                    throw OffloadClientError.http(status: Int(response.status.code), body: String(buffer: buffer))
                 }
-                return try JSONCoding.decoder.decode(T.self, from: data)
+                do {
+                    return try JSONValue.parse(Array(buffer.readableBytesView))
+                } catch {
+                    throw OffloadClientError.malformedAnswer(path)
+                }
             } catch OffloadClientError.http(let status, _) where status == 401 && !renewed {
                 // The token was refused (expired, or the server's secret changed): one more try with a new one.
                 renewed = true
                 _ = try await tokens.bearer(renew: true)
             } catch let error as OffloadClientError where error.isPermanent || !retryable || attempt >= maxAttempts {
                 throw error
-            } catch let error where error is DecodingError || !retryable || attempt >= maxAttempts {
+            } catch let error where !retryable || attempt >= maxAttempts {
                 throw error
             } catch {
                 try await Task.sleep(for: .milliseconds(100 * (1 << min(attempt - 1, 6))))
@@ -216,10 +220,16 @@ public struct OffloadClient: Sendable {
 }
 
 /// A page of jobs, newest first.
-public struct JobList: Decodable, Sendable {
+public struct JobList: Sendable {
     public var jobs: [Job]
     /// Pass as `cursor` for the next page; nil on the last one.
     public var nextCursor: String?
+
+    /// Reads `{"jobs": [...], "nextCursor": ...}`.
+    init(json: JSONValue) throws {
+        jobs = try (json["jobs"]?.arrayValue ?? []).map(Job.init(json:))
+        nextCursor = json["nextCursor"]?.stringValue
+    }
 }
 
 /// One update of `watch`: the snapshot or a job event.
@@ -230,7 +240,7 @@ public enum WatchUpdate: Sendable, Equatable {
     init(_ event: ServerSentEvent) throws {
         let data = try JSONValue.parse(event.data)
         if event.event == "snapshot" {
-            self = .snapshot(try JSONCoding.decoder.decode(Job.self, from: Data(event.data.utf8)))
+            self = .snapshot(try Job(json: data))
             return
         }
         guard let kind = EventKind(rawValue: event.event), let seq = event.id.flatMap(Int64.init) else {
@@ -253,11 +263,16 @@ public enum OffloadClientError: Error, Sendable, Equatable {
     case http(status: Int, body: String)
     case streamEnded
     case badEvent(String)
+    /// A 2xx answer whose body is not JSON (the path it answered): not what an Offload server sends.
+    case malformedAnswer(String)
 
-    /// Errors that a retry cannot fix (the job does not exist, the request is wrong); a 401 is fixed by a
-    /// new token, a 429 by waiting.
+    /// Errors that a retry cannot fix (the job does not exist, the request is wrong, the answer is not the
+    /// API's); a 401 is fixed by a new token, a 429 by waiting.
     var isPermanent: Bool {
-        if case .http(let status, _) = self { return (400..<500).contains(status) && status != 429 && status != 401 }
-        return false
+        switch self {
+        case .http(let status, _): return (400..<500).contains(status) && status != 429 && status != 401
+        case .malformedAnswer: return true
+        case .streamEnded, .badEvent: return false
+        }
     }
 }

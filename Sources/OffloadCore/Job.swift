@@ -1,7 +1,8 @@
 import Foundation
 
-/// A unit of work and everything known about it; the JSON shape of the HTTP API.
-public struct Job: Codable, Sendable, Equatable {
+/// A unit of work and everything known about it. Its one JSON form, the API's, is `jsonValue` and
+/// `init(json:)` (in JSONWriter.swift), through the fast parser and writer.
+public struct Job: Sendable, Equatable {
     public var jobId: String
     public var processingType: String
     public var queue: String
@@ -65,7 +66,7 @@ public struct Job: Codable, Sendable, Equatable {
 }
 
 /// A job handed to one worker for one attempt; reports must carry `leaseToken`.
-public struct LeasedJob: Codable, Sendable, Equatable {
+public struct LeasedJob: Sendable, Equatable {
     public var job: Job
     public var leaseToken: String
     public var leaseExpiresAt: Date
@@ -78,7 +79,7 @@ public struct LeasedJob: Codable, Sendable, Equatable {
 }
 
 /// Names one lease: the job and the token its worker must show in every report.
-public struct LeaseRef: Sendable, Equatable, Codable {
+public struct LeaseRef: Sendable, Equatable {
     public var jobId: String
     public var leaseToken: String
 
@@ -89,7 +90,7 @@ public struct LeaseRef: Sendable, Equatable, Codable {
 }
 
 /// Why one attempt failed.
-public struct AttemptError: Codable, Sendable, Equatable {
+public struct AttemptError: Sendable, Equatable {
     public var attempt: Int
     public var error: String
     public var at: Date

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The kinds of entries in a job's append-only event log.
-public enum EventKind: String, Codable, Sendable, CaseIterable {
+public enum EventKind: String, Sendable, CaseIterable {
     case status, progress, log, token, completed, failed, cancelled
 
     /// The final kinds close an SSE stream.
@@ -12,7 +12,7 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
 }
 
 /// One entry of a job's event log; `seq` counts from 1 per job, without gaps.
-public struct JobEvent: Codable, Sendable, Equatable {
+public struct JobEvent: Sendable, Equatable {
     public var jobId: String
     public var seq: Int64
     public var kind: EventKind
@@ -29,7 +29,7 @@ public struct JobEvent: Codable, Sendable, Equatable {
 }
 
 /// An event a worker reports, before the store gives it a sequence number.
-public struct EventReport: Codable, Sendable, Equatable {
+public struct EventReport: Sendable, Equatable {
     public var kind: EventKind
     public var data: JSONValue
 

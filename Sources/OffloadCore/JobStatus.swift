@@ -1,5 +1,5 @@
 /// Where a job is in its life: `PENDING → PROCESSING → COMPLETED | FAILED | CANCELLED`.
-public enum JobStatus: String, Codable, Sendable, CaseIterable {
+public enum JobStatus: String, Sendable, CaseIterable {
     case pending = "PENDING"
     case processing = "PROCESSING"
     case completed = "COMPLETED"

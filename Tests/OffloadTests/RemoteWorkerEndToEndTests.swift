@@ -69,7 +69,7 @@ struct RemoteWorkerEndToEndTests {
         for try await update in client.watch(id, resumeFrom: 0) {
             switch update {
             case .event(_, .log, let data): arrivals.append((data["line"]?.stringValue ?? "", .now))
-            case .event(_, .completed, let data): final = try JSONCoding.decoder.decode(Job.self, from: Data(data.jsonBytes()))
+            case .event(_, .completed, let data): final = try Job(json: data)
             default: break
             }
         }

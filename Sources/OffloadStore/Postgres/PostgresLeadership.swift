@@ -45,7 +45,8 @@ actor PostgresLeadership {
             leading = try await Self.ask(connection, query, logger: logger)
         } catch {
             if leading {
-                logger.warning("lost the connection that holds the maintenance lead", metadata: ["error": "\(String(reflecting: error))"])
+                let reason = (error as? OffloadError)?.message ?? String(reflecting: error)
+                logger.warning("lost the connection that holds the maintenance lead", metadata: ["error": "\(reason)"])
             }
             leading = false
             try? await connection?.close()
@@ -62,9 +63,11 @@ actor PostgresLeadership {
     }
 
     /// Answers `query`'s one boolean, or throws when that takes longer than `timeout` (closing the connection,
-    /// which ends the query that hangs).
+    /// which fails the query that hangs, as when the network between them is cut).
     private static func ask(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Bool {
-        try await withThrowingTaskGroup(of: Bool?.self) { group in
+        // A query sent on a connection that has closed (PostgreSQL restarted) would never be answered.
+        guard !connection.isClosed else { throw OffloadError.unavailable("the connection closed") }
+        return try await withThrowingTaskGroup(of: Bool?.self) { group in
             group.addTask {
                 var answer = false
                 for try await value in try await connection.query(query, logger: logger).decode(Bool.self) { answer = value }

@@ -29,7 +29,7 @@ struct Submit: AsyncParsableCommand {
     func run() async throws {
         let job = try await connection.client().submit(
             type, data: try JSONValue.parse(data), options: try JSONValue.parse(options))
-        print(String(decoding: try JSONCoding.encoder.encode(job), as: UTF8.self))
+        print(job.jsonValue.jsonString())
     }
 }
 
