@@ -171,25 +171,14 @@ public struct OffloadServerApp: Sendable {
     {
         let router = Router(context: OffloadRequestContext.self)
         let keyCache = KeyCache()
-        let auth = AuthMiddleware(
-            store: store, tokens: tokens, keyCache: keyCache, openPaths: ["/health", "/ready", "/metrics", "/openapi.json", "/api/auth/token"])
+        let auth = AuthMiddleware(store: store, tokens: tokens, keyCache: keyCache, openPaths: OpenRoutes.paths)
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: CORSMiddleware(allowedOrigins: Set(configuration.corsOrigins)))
         }
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
-        HealthRoutes(store: store).register(on: router)
+        OpenRoutes(store: store, metrics: metrics).register(on: router)
         DashboardRoutes().register(on: router)
-        router.get("/openapi.json") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
-        }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.scrape())))
-        }
         AuthRoutes(auth: auth, tokens: tokens, lifetime: configuration.tokenLifetime).register(on: router)
         let limiter = configuration.rateLimit.map { RateLimiter(rate: $0, burst: configuration.rateBurst) }
         var api = router.group("/api").add(middleware: auth)
@@ -199,9 +188,12 @@ public struct OffloadServerApp: Sendable {
         let synchronous = SynchronousRun(
             source: inProcessSource(store: store, metrics: metrics, presence: presence), processors: configuration.inProcessProcessors,
             waitForOthers: .seconds(60))
+        let submitter = JobSubmitter(
+            store: store, processors: configuration.processors, switches: switches, typeTimeouts: configuration.typeTimeouts,
+            metrics: metrics)
         JobRoutes(
-            store: store, processors: configuration.processors, tokens: tokens, configuration: configuration, events: events,
-            switches: switches, synchronous: synchronous, metrics: metrics
+            store: store, submitter: submitter, tokens: tokens, configuration: configuration, events: events,
+            synchronous: synchronous
         ).register(on: api)
         TemplateRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)

@@ -11,20 +11,38 @@ struct LeaseReportRoutes {
     let maxBodyBytes: Int
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
-        group.post("/jobs/{id}/events") { request, context -> Response in
-            let (id, body) = try await self.body(request, context)
-            guard body["events"]?.arrayValue != nil else { throw OffloadError.badRequest("events must be an array of {kind, data}") }
-            let applied = try await session.apply(try LeaseReport(jobId: id, body: body, end: nil))
-            return HTTPJSON.response(json: ["events": .int(Int64(applied.events)), "cancelRequested": .bool(applied.cancelRequested)])
-        }
-        for end in ["complete", "fail", "release"] {
-            group.post("/jobs/{id}/\(end)") { request, context -> Response in
-                let (id, body) = try await self.body(request, context)
-                let applied = try await session.apply(try LeaseReport(jobId: id, body: body, end: end))
-                guard let job = applied.job else { throw OffloadError.unavailable("the store did not answer the report") }
-                return HTTPJSON.response(json: job.jsonValue)
-            }
-        }
+        group.post("/jobs/{id}/events", use: events)
+        group.post("/jobs/{id}/complete", use: complete)
+        group.post("/jobs/{id}/fail", use: fail)
+        group.post("/jobs/{id}/release", use: release)
+    }
+
+    /// `POST /api/jobs/{id}/events`.
+    @Sendable func events(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        let (id, body) = try await self.body(request, context)
+        guard body["events"]?.arrayValue != nil else { throw OffloadError.badRequest("events must be an array of {kind, data}") }
+        let applied = try await session.apply(try LeaseReport(jobId: id, body: body, end: nil))
+        return HTTPJSON.response(json: ["events": .int(Int64(applied.events)), "cancelRequested": .bool(applied.cancelRequested)])
+    }
+
+    @Sendable func complete(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        try await end("complete", request, context)
+    }
+
+    @Sendable func fail(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        try await end("fail", request, context)
+    }
+
+    @Sendable func release(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        try await end("release", request, context)
+    }
+
+    /// The attempt's end: the job as it is after it.
+    private func end(_ end: String, _ request: Request, _ context: OffloadRequestContext) async throws -> Response {
+        let (id, body) = try await self.body(request, context)
+        let applied = try await session.apply(try LeaseReport(jobId: id, body: body, end: end))
+        guard let job = applied.job else { throw OffloadError.unavailable("the store did not answer the report") }
+        return HTTPJSON.response(json: job.jsonValue)
     }
 
     /// The job id and the body, for a worker key.

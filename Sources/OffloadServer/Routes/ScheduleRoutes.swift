@@ -11,23 +11,32 @@ struct ScheduleRoutes {
     let maxBodyBytes: Int
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
-        group.post("/schedules") { request, context -> Response in
-            let identity = try context.require(.admin)
-            let body = try await HTTPJSON.object(from: request, limit: maxBodyBytes)
-            let schedule = try Self.schedule(from: body, tenant: identity.tenant, processors: processors, now: Date())
-            try await store.saveSchedule(schedule)
-            return HTTPJSON.response(json: schedule.jsonValue, status: .created)
-        }
-        group.get("/schedules") { _, context -> Response in
-            _ = try context.require(.admin)
-            return HTTPJSON.page("schedules", try await store.schedules().map(\.jsonValue), nextCursor: nil)
-        }
-        group.delete("/schedules/{name}") { _, context -> Response in
-            _ = try context.require(.admin)
-            let name = try context.path("name")
-            guard try await store.deleteSchedule(name: name) else { throw OffloadError.notFound("no schedule \(name)") }
-            return Response(status: .noContent)
-        }
+        group.post("/schedules", use: create)
+        group.get("/schedules", use: list)
+        group.delete("/schedules/{name}", use: delete)
+    }
+
+    /// `POST /api/schedules`.
+    @Sendable func create(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        let identity = try context.require(.admin)
+        let body = try await HTTPJSON.object(from: request, limit: maxBodyBytes)
+        let schedule = try Self.schedule(from: body, tenant: identity.tenant, processors: processors, now: Date())
+        try await store.saveSchedule(schedule)
+        return HTTPJSON.response(json: schedule.jsonValue, status: .created)
+    }
+
+    /// `GET /api/schedules`.
+    @Sendable func list(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        return HTTPJSON.page("schedules", try await store.schedules().map(\.jsonValue), nextCursor: nil)
+    }
+
+    /// `DELETE /api/schedules/{name}`.
+    @Sendable func delete(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        let name = try context.path("name")
+        guard try await store.deleteSchedule(name: name) else { throw OffloadError.notFound("no schedule \(name)") }
+        return Response(status: .noContent)
     }
 
     static func schedule(from body: JSONValue, tenant: String, processors: ProcessorRegistry, now: Date) throws -> Schedule {

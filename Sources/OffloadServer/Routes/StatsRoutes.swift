@@ -17,21 +17,27 @@ struct StatsRoutes {
     static let seriesSamples = 500
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
-        group.get("/stats") { _, context -> Response in
-            _ = try context.require(.admin)
-            return HTTPJSON.response(json: try await stats(now: Date()))
-        }
-        group.get("/stats/series") { request, context -> Response in
-            _ = try context.require(.admin)
-            var minutes = 60
-            if let text = request.uri.queryParameters["minutes"] {
-                guard let value = Int(text), Limits.statsMinutes.allows(value) else {
-                    throw OffloadError.badRequest("minutes must be an integer in \(Limits.statsMinutes.range)")
-                }
-                minutes = value
+        group.get("/stats", use: stats)
+        group.get("/stats/series", use: series)
+    }
+
+    /// `GET /api/stats`.
+    @Sendable func stats(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        return HTTPJSON.response(json: try await stats(now: Date()))
+    }
+
+    /// `GET /api/stats/series`.
+    @Sendable func series(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        var minutes = 60
+        if let text = request.uri.queryParameters["minutes"] {
+            guard let value = Int(text), Limits.statsMinutes.allows(value) else {
+                throw OffloadError.badRequest("minutes must be an integer in \(Limits.statsMinutes.range)")
             }
-            return HTTPJSON.response(json: try await series(minutes: minutes, now: Date()))
+            minutes = value
         }
+        return HTTPJSON.response(json: try await series(minutes: minutes, now: Date()))
     }
 
     /// Per minute over the last `minutes` (the current minute last, empty minutes included): jobs completed,

@@ -14,107 +14,131 @@ struct WorkerRoutes {
     let ids = IDGenerator()
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
-        let limit = configuration.maxBodyBytes
-        group.post("/workers/register") { request, context -> Response in
-            _ = try context.require(.worker)
-            let record = try registration(try await HTTPJSON.object(from: request, limit: limit), now: Date())
-            try await store.registerWorker(record)
-            return HTTPJSON.response(
-                json: [
-                    "workerId": .string(record.workerId), "heartbeatIntervalSeconds": 10,
-                    "leaseSeconds": .int(Int64(configuration.leaseSeconds)),
-                ],
-                status: .created)
-        }
+        group.post("/workers/register", use: registerWorker)
+        group.post("/workers/{id}/heartbeat", use: heartbeat)
+        group.post("/workers/{id}/lease", use: lease)
+        group.post("/workers/{id}/sync", use: sync)
+        group.delete("/workers/{id}", use: delete)
+        group.get("/workers", use: list)
+        group.get("/workers/{id}", use: show)
+        group.post("/workers/{id}/pause", use: pause)
+        group.post("/workers/{id}/resume", use: resume)
+    }
 
-        group.post("/workers/{id}/heartbeat") { request, context -> Response in
-            _ = try context.require(.worker)
-            let id = try context.path("id")
-            let body = try await HTTPJSON.object(from: request, limit: limit)
-            let jobIds = try Self.jobIds(body)
-            guard try await store.touchWorker(id: id, at: Date()) else { throw OffloadError.notFound("no worker \(id)") }
-            if let status = body["status"], !status.isNull {
-                guard status.stringValue == WorkerStatus.draining.rawValue else {
-                    throw OffloadError.unprocessable("a worker may set its status to draining only")
-                }
-                _ = try await store.setWorkerStatus(id: id, status: .draining)
+    /// `POST /api/workers/register`.
+    @Sendable func registerWorker(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.worker)
+        let record = try registration(try await HTTPJSON.object(from: request, limit: configuration.maxBodyBytes), now: Date())
+        try await store.registerWorker(record)
+        return HTTPJSON.response(
+            json: [
+                "workerId": .string(record.workerId), "heartbeatIntervalSeconds": 10,
+                "leaseSeconds": .int(Int64(configuration.leaseSeconds)),
+            ],
+            status: .created)
+    }
+
+    /// `POST /api/workers/{id}/heartbeat`.
+    @Sendable func heartbeat(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.worker)
+        let id = try context.path("id")
+        let body = try await HTTPJSON.object(from: request, limit: configuration.maxBodyBytes)
+        let jobIds = try Self.jobIds(body)
+        guard try await store.touchWorker(id: id, at: Date()) else { throw OffloadError.notFound("no worker \(id)") }
+        if let status = body["status"], !status.isNull {
+            guard status.stringValue == WorkerStatus.draining.rawValue else {
+                throw OffloadError.unprocessable("a worker may set its status to draining only")
             }
-            let cancel = try await store.heartbeat(
-                workerId: id, jobIds: jobIds, until: Date().addingTimeInterval(configuration.leaseSeconds))
-            return HTTPJSON.response(json: ["cancel": .array(cancel.map(JSONValue.string))])
+            _ = try await store.setWorkerStatus(id: id, status: .draining)
         }
+        let cancel = try await store.heartbeat(
+            workerId: id, jobIds: jobIds, until: Date().addingTimeInterval(configuration.leaseSeconds))
+        return HTTPJSON.response(json: ["cancel": .array(cancel.map(JSONValue.string))])
+    }
 
-        group.post("/workers/{id}/lease") { request, context -> Response in
-            _ = try context.require(.worker)
-            let id = try context.path("id")
-            let wait = try Self.wait(request, fallback: 30)
-            let body = try await HTTPJSON.object(from: request, limit: limit)
-            // The worker's list reconciles only when it sends one: the server's record decides capacity anyway.
-            let running = try body["jobIds"].flatMap { $0.isNull ? nil : try Self.jobIds(body) }
-            let wanted = try Self.limit(body["limit"], default: 1, field: "limit")
-            return try await ConnectionWatch.watching(context.channel, if: wait > .zero) { gone in
-                try await lease(workerId: id, wanted: wanted, running: running, wait: wait, clientGone: gone)
-            }
-        }
-
-        group.post("/workers/{id}/sync") { request, context -> Response in
-            _ = try context.require(.worker)
-            let id = try context.path("id")
-            let wait = try Self.wait(request, fallback: 0)
-            let body = try await HTTPJSON.object(from: request, limit: limit)
-            // Reports answer at once: only a sync without any may wait.
-            let waits = wait > .zero && (body["reports"]?.arrayValue ?? []).isEmpty
-            return try await ConnectionWatch.watching(context.channel, if: waits) { gone in
-                try await sync(workerId: id, body: body, wait: wait, clientGone: gone)
-            }
-        }
-
-        group.delete("/workers/{id}") { _, context -> Response in
-            _ = try context.require(.worker)
-            let id = try context.path("id")
-            guard try await store.deleteWorker(id: id) else { throw OffloadError.notFound("no worker \(id)") }
-            return Response(status: .noContent)
-        }
-
-        group.get("/workers") { _, context -> Response in
-            _ = try context.require(.admin)
-            let (workers, running) = (try await store.workers(), try await store.runningJobs())
-            let now = Date()
-            return HTTPJSON.page(
-                "workers",
-                workers.map {
-                    $0.jsonValue(at: now, offlineAfter: configuration.workerOfflineAfter, runningJobIds: running[$0.workerId] ?? [])
-                },
-                nextCursor: nil)
-        }
-
-        group.get("/workers/{id}") { _, context -> Response in
-            _ = try context.require(.admin)
-            let id = try context.path("id")
-            guard let worker = try await store.worker(id: id) else { throw OffloadError.notFound("no worker \(id)") }
-            return try await show(worker)
-        }
-
-        for (action, status) in [("pause", WorkerStatus.paused), ("resume", .active)] {
-            group.post("/workers/{id}/\(action)") { _, context -> Response in
-                _ = try context.require(.admin)
-                let id = try context.path("id")
-                guard let worker = try await store.setWorkerStatus(id: id, status: status) else {
-                    throw OffloadError.notFound("no worker \(id)")
-                }
-                if let presence, presence.workerId == id {
-                    presence.set(paused: status == .paused, bus: store.eventBus)
-                } else {
-                    // A remote worker's waiting long poll looks at its status again: paused, it withdraws the
-                    // lease it parked in the store; resumed, it leases the jobs that waited meanwhile.
-                    store.eventBus.work.fire()
-                }
-                return try await show(worker)
-            }
+    /// `POST /api/workers/{id}/lease`.
+    @Sendable func lease(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.worker)
+        let id = try context.path("id")
+        let wait = try Self.wait(request, fallback: 30)
+        let body = try await HTTPJSON.object(from: request, limit: configuration.maxBodyBytes)
+        // The worker's list reconciles only when it sends one: the server's record decides capacity anyway.
+        let running = try body["jobIds"].flatMap { $0.isNull ? nil : try Self.jobIds(body) }
+        let wanted = try Self.limit(body["limit"], default: 1, field: "limit")
+        return try await ConnectionWatch.watching(context.channel, if: wait > .zero) { gone in
+            try await lease(workerId: id, wanted: wanted, running: running, wait: wait, clientGone: gone)
         }
     }
 
-    private func show(_ worker: WorkerRecord) async throws -> Response {
+    /// `POST /api/workers/{id}/sync`.
+    @Sendable func sync(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.worker)
+        let id = try context.path("id")
+        let wait = try Self.wait(request, fallback: 0)
+        let body = try await HTTPJSON.object(from: request, limit: configuration.maxBodyBytes)
+        // Reports answer at once: only a sync without any may wait.
+        let waits = wait > .zero && (body["reports"]?.arrayValue ?? []).isEmpty
+        return try await ConnectionWatch.watching(context.channel, if: waits) { gone in
+            try await sync(workerId: id, body: body, wait: wait, clientGone: gone)
+        }
+    }
+
+    /// `DELETE /api/workers/{id}`.
+    @Sendable func delete(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.worker)
+        let id = try context.path("id")
+        guard try await store.deleteWorker(id: id) else { throw OffloadError.notFound("no worker \(id)") }
+        return Response(status: .noContent)
+    }
+
+    /// `GET /api/workers`.
+    @Sendable func list(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        let (workers, running) = (try await store.workers(), try await store.runningJobs())
+        let now = Date()
+        return HTTPJSON.page(
+            "workers",
+            workers.map {
+                $0.jsonValue(at: now, offlineAfter: configuration.workerOfflineAfter, runningJobIds: running[$0.workerId] ?? [])
+            },
+            nextCursor: nil)
+    }
+
+    /// `GET /api/workers/{id}`.
+    @Sendable func show(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        let id = try context.path("id")
+        guard let worker = try await store.worker(id: id) else { throw OffloadError.notFound("no worker \(id)") }
+        return try await answer(worker)
+    }
+
+    @Sendable func pause(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        try await set(.paused, context)
+    }
+
+    @Sendable func resume(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        try await set(.active, context)
+    }
+
+    /// Pauses or resumes a worker; answers it.
+    private func set(_ status: WorkerStatus, _ context: OffloadRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        let id = try context.path("id")
+        guard let worker = try await store.setWorkerStatus(id: id, status: status) else {
+            throw OffloadError.notFound("no worker \(id)")
+        }
+        if let presence, presence.workerId == id {
+            presence.set(paused: status == .paused, bus: store.eventBus)
+        } else {
+            // A remote worker's waiting long poll looks at its status again: paused, it withdraws the
+            // lease it parked in the store; resumed, it leases the jobs that waited meanwhile.
+            store.eventBus.work.fire()
+        }
+        return try await answer(worker)
+    }
+
+    /// A worker as the API shows it, with the jobs it runs now.
+    private func answer(_ worker: WorkerRecord) async throws -> Response {
         let running = try await store.runningJobs()[worker.workerId] ?? []
         return HTTPJSON.response(
             json: worker.jsonValue(at: Date(), offlineAfter: configuration.workerOfflineAfter, runningJobIds: running))

@@ -19,11 +19,14 @@ struct JobEventStream {
     }
 
     func register(on router: RouterGroup<OffloadRequestContext>) {
-        router.get("/api/sse/job-progress/{id}") { request, context -> Response in
-            let id = try context.path("id")
-            let identity = try context.requireReader(of: id)
-            return try await stream(jobId: id, identity: identity, after: try resumePoint(request))
-        }
+        router.get("/api/sse/job-progress/{id}", use: follow)
+    }
+
+    /// `GET /api/sse/job-progress/{id}`.
+    @Sendable func follow(_ request: Request, context: OffloadRequestContext) async throws -> Response {
+        let id = try context.path("id")
+        let identity = try context.requireReader(of: id)
+        return try await stream(jobId: id, identity: identity, after: try resumePoint(request))
     }
 
     private func resumePoint(_ request: Request) throws -> Int64? {
