@@ -3,7 +3,6 @@ import Hummingbird
 import OffloadCore
 import OffloadProcessing
 import OffloadStore
-import Synchronization
 
 /// Admin switches: pause and resume queues, switch processing types on and off.
 struct QueueRoutes {
