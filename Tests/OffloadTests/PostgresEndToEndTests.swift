@@ -8,19 +8,29 @@ import Testing
 private let key = "pg-e2e-admin-key-0123456789abcdef"
 private let environment = ["OFFLOAD_ADMIN_KEY": key, "OFFLOAD_JWT_SECRET": "pg-e2e-jwt-secret-0123456789abcdef0123"]
 
+/// Two `offload serve` processes with `arguments` on a fresh database of the shared cluster, each in a data
+/// directory of its own (removed afterwards).
+private func withTwoServers(_ arguments: [String], _ body: ([OffloadProcess]) async throws -> Void) async throws {
+    let cluster = try await PostgresCluster.shared()
+    let url = cluster.url(try await cluster.makeDatabase())
+    let directories = [try TemporaryDirectory(), try TemporaryDirectory()]
+    defer { for directory in directories { directory.remove() } }
+    var servers: [OffloadProcess] = []
+    for directory in directories {
+        servers.append(try await OffloadProcess.serve(
+            dataDir: directory.path, arguments: ["--database", url] + arguments, environment: environment))
+    }
+    try await body(servers)
+}
+
 @Suite("End to end: several offload servers on one PostgreSQL", .serialized)
 struct PostgresEndToEndTests {
     @Test("two servers act as one: SSE on either sees the other's worker, and 1,000 noop jobs each run exactly once")
     func twoServers() async throws {
-        let cluster = try await PostgresCluster.shared()
-        let url = cluster.url(try await cluster.makeDatabase())
-        let directories = [try TemporaryDirectory(), try TemporaryDirectory()]
-        defer { for directory in directories { directory.remove() } }
-        var servers: [OffloadProcess] = []
-        for directory in directories {
-            servers.append(try await OffloadProcess.serve(
-                dataDir: directory.path, arguments: ["--database", url, "--workers", "8"], environment: environment))
-        }
+        try await withTwoServers(["--workers", "8"]) { servers in try await twoServersActAsOne(servers) }
+    }
+
+    private func twoServersActAsOne(_ servers: [OffloadProcess]) async throws {
         let (a, b) = (TestServer(baseURL: servers[0].baseURL), TestServer(baseURL: servers[1].baseURL))
 
         // Followed on both servers: whichever one runs it, the other relays every event from the database.
@@ -129,16 +139,10 @@ struct PostgresEndToEndTests {
 
     @Test("one server leads the maintenance; killed with -9, the other takes the lead within seconds and sweeps expired leases")
     func leaderTakeover() async throws {
-        let cluster = try await PostgresCluster.shared()
-        let url = cluster.url(try await cluster.makeDatabase())
-        let directories = [try TemporaryDirectory(), try TemporaryDirectory()]
-        defer { for directory in directories { directory.remove() } }
-        var servers: [OffloadProcess] = []
-        for directory in directories {
-            servers.append(try await OffloadProcess.serve(
-                dataDir: directory.path, arguments: ["--database", url, "--workers", "0", "--lease-seconds", "2"],
-                environment: environment))
-        }
+        try await withTwoServers(["--workers", "0", "--lease-seconds", "2"]) { servers in try await takeOver(servers) }
+    }
+
+    private func takeOver(_ servers: [OffloadProcess]) async throws {
         /// Each server's `offload_maintenance_leader` and its lease sweeper's rounds so far.
         func maintenance(_ server: OffloadProcess) async throws -> (leader: Double?, sweeps: Double) {
             let text = try await TestServer(baseURL: server.baseURL).call("GET", "/metrics").json.stringValue ?? ""

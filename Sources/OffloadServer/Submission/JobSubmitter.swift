@@ -16,15 +16,7 @@ struct JobSubmitter: Sendable {
     /// A processing type's timeout when its job names none.
     let typeTimeouts: [String: Int]
     let metrics: ServerMetrics
-    private let ids = IDGenerator()
-
-    init(store: any JobStore, processors: ProcessorRegistry, switches: TypeSwitches, typeTimeouts: [String: Int], metrics: ServerMetrics) {
-        self.store = store
-        self.processors = processors
-        self.switches = switches
-        self.typeTimeouts = typeTimeouts
-        self.metrics = metrics
-    }
+    let ids = IDGenerator()
 
     /// A submission ready to store, and what its type's switch says.
     struct Prepared: Sendable {
