@@ -141,6 +141,9 @@ class Worker:
                 loop.add_signal_handler(sig, self.stop)
             await self.serve()
 
+        # A process inherits its parent's blocked signals (a supervisor or a test runner may block them): the
+        # drain must still see SIGTERM.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         asyncio.run(main())
 
     def stop(self) -> None:
