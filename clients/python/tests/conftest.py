@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN_KEY = "adm_python_tests_0123456789abcdef0123"
+WEBHOOK_SECRET = "python-tests-webhook-secret-0123456789abcdef"
 WORKER_APP = Path(__file__).with_name("worker_app.py")
 
 
@@ -71,7 +72,7 @@ class Server:
 
 def start_server(arguments: list[str]) -> Server:
     directory = tempfile.mkdtemp(prefix="offload-py-")
-    env = dict(os.environ, OFFLOAD_ADMIN_KEY=ADMIN_KEY)
+    env = dict(os.environ, OFFLOAD_ADMIN_KEY=ADMIN_KEY, OFFLOAD_WEBHOOK_SECRET=WEBHOOK_SECRET)
     env.pop("OFFLOAD_JWT_SECRET", None)
     log = open(os.path.join(directory, "server.log"), "wb")
     process = subprocess.Popen(
