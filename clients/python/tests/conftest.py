@@ -70,13 +70,14 @@ class Server:
         return Path(self.directory, f"{name}.log").read_text(errors="replace")
 
 
-def start_server(arguments: list[str]) -> Server:
-    directory = tempfile.mkdtemp(prefix="offload-py-")
+def start_server(arguments: list[str], *, directory: str | None = None, port: int = 0) -> Server:
+    """`offload serve` with `arguments`, in `directory` (a new one by default), on `port` (0: any free one)."""
+    directory = directory or tempfile.mkdtemp(prefix="offload-py-")
     env = dict(os.environ, OFFLOAD_ADMIN_KEY=ADMIN_KEY, OFFLOAD_WEBHOOK_SECRET=WEBHOOK_SECRET)
     env.pop("OFFLOAD_JWT_SECRET", None)
-    log = open(os.path.join(directory, "server.log"), "wb")
+    log = open(os.path.join(directory, "server.log"), "ab")
     process = subprocess.Popen(
-        [binary(), "serve", "--port", "0", "--data-dir", directory, *arguments], env=env, stdout=subprocess.PIPE,
+        [binary(), "serve", "--port", str(port), "--data-dir", directory, *arguments], env=env, stdout=subprocess.PIPE,
         stderr=log)
     assert process.stdout is not None
     deadline = time.monotonic() + 30

@@ -84,3 +84,39 @@ def test_kill_9_runs_the_job_again_elsewhere(server: Server, client_key: str) ->
         done = wait_until(client, job.id, lambda j: j.finished, timeout=30)
         assert done.status == "COMPLETED" and done.attempt == 2
         assert done.result == {"slept": 1, "worker": "py-5b"}
+
+
+def test_a_result_held_while_the_server_is_down_is_delivered_when_it_is_back() -> None:
+    from urllib.parse import urlparse
+
+    from conftest import start_server, stop
+
+    first = start_server(["--lease-seconds", "60", "--workers", "0"])
+    try:
+        worker = first.start_worker("py-6")
+        with Offload(first.url, api_key=first.key("client")) as client:
+            job = client.submit("py.slow", {"seconds": 1.5})
+            assert wait_until(client, job.id, lambda j: j.status == "PROCESSING").status == "PROCESSING"
+        first.process.kill()
+        first.process.wait()
+        # The job ends while the server is away: its result waits in the worker.
+        deadline = time.monotonic() + 20
+        while "1 ending a job)" not in first.worker_log("py-6") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "1 ending a job)" in first.worker_log("py-6")
+        port = urlparse(first.url).port or 0
+        again = start_server(["--lease-seconds", "60", "--workers", "0"], directory=first.directory, port=port)
+        again.workers.append(worker)
+        try:
+            with Offload(again.url, api_key=again.key("client")) as client:
+                done = wait_until(client, job.id, lambda j: j.finished, timeout=30)
+                assert done.status == "COMPLETED" and done.attempt == 1
+                assert done.result == {"slept": 1.5, "worker": "py-6"}
+        finally:
+            stop(again)
+    finally:
+        if first.process.poll() is None:
+            stop(first)
+        for process in first.workers:
+            if process.poll() is None:
+                process.kill()

@@ -264,6 +264,8 @@ class Worker:
                     continue
                 self._outbox = batch + self._outbox
                 self._wake_reports.set()
+                ends = sum(1 for report in batch if report.end is not None)
+                log.warning("reports wait for the server (%d, %d ending a job): %s", len(batch), ends, error.message)
                 delay = await self._after_failure(error, delay)
                 continue
             self._settle(batch, answer.get("reports", []))
