@@ -65,6 +65,31 @@ final class PostgresCluster: Sendable {
         return PostgresLocation(host: "127.0.0.1", port: port, username: "postgres", database: name, tls: .disable)
     }
 
+    /// Runs the SQL script at `path` (a `pg_dump`) in `location`'s database with psql, stopping at the first error.
+    func load(_ path: String, into location: PostgresLocation) async throws {
+        let port = self.port
+        try await Self.offPool {
+            try Self.run(Self.binaries + "/psql", [
+                "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", location.database, "-q", "-v", "ON_ERROR_STOP=1",
+            ], input: path)
+        }
+    }
+
+    /// The rows `sql` answers in `location`'s database, each as its columns' text.
+    func query(_ sql: String, in location: PostgresLocation) async throws -> [[String]] {
+        let port = self.port
+        let output = NSTemporaryDirectory() + "offload-pg-query-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        try await Self.offPool {
+            try Self.run(Self.binaries + "/psql", [
+                "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", location.database, "-At", "-F", "\t",
+                "-v", "ON_ERROR_STOP=1", "-c", sql,
+            ], output: output)
+        }
+        let text = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
+        return text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
     func url(_ location: PostgresLocation) -> String {
         "postgres://\(location.username)@\(location.host):\(location.port)/\(location.database)?sslmode=disable"
     }
@@ -80,15 +105,17 @@ final class PostgresCluster: Sendable {
     ///
     /// posix_spawn and waitpid, not Foundation's Process: Process learns of a child's exit from a socket the
     /// child inherits, and the server that `pg_ctl start` leaves running would hold that socket open forever.
-    private static func run(_ program: String, _ arguments: [String]) throws {
+    /// Its standard input is the file `input` and its standard output goes to the file `output` when given (both
+    /// opened before `runuser` drops to `postgres`, so that user needs no access to them), else `/dev/null`.
+    private static func run(_ program: String, _ arguments: [String], input: String? = nil, output: String? = nil) throws {
         let argv = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
         let errorPath = NSTemporaryDirectory() + "offload-pg-stderr-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: errorPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, input ?? "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }

@@ -9,6 +9,9 @@ import Testing
 /// with reported events), three keys, a template and a schedule.
 private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("Fixtures/store-schema-015.sql")
+/// The same release's PostgreSQL database, made by the same script and dumped with `pg_dump --no-owner --no-privileges`.
+private let pgFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/pg-store-schema-007.sql").path
 /// The admin key the fixture's server ran with (only its hash is in the dump).
 private let fixtureKey = "fixture-admin-key-0123456789abcdef"
 
@@ -17,6 +20,13 @@ private func loadFixture(into directory: TemporaryDirectory) async throws -> Dat
     let database = try DatabaseQueue(path: directory.path + "/offload.sqlite")
     try await database.writeWithoutTransaction { db in try db.execute(sql: String(contentsOf: fixture, encoding: .utf8)) }
     return database
+}
+
+/// What the old store held: each job's status, each job's stored event seqs, and the delayed job's `run_at`.
+private struct Before: Sendable {
+    var jobs: [String: String]
+    var events: [String: [Int64]]
+    var delayedRunAt: Int64?
 }
 
 @Suite("Upgrade: a store written by the previous release", .serialized)
@@ -33,15 +43,38 @@ struct UpgradeTests {
             }
             let jobs = try Row.fetchAll(db, sql: "SELECT id, status FROM jobs").map { row -> (String, String) in (row[0], row[1]) }
             let delayedRunAt = try Int64.fetchOne(db, sql: "SELECT run_at FROM jobs WHERE data = '{\"name\":\"delayed\"}'")
-            return (jobs: Dictionary(uniqueKeysWithValues: jobs), events: events, delayedRunAt: delayedRunAt)
+            return Before(jobs: Dictionary(uniqueKeysWithValues: jobs), events: events, delayedRunAt: delayedRunAt)
         }
         try database.close()
+        try await checkUpgrade(of: before, dataDir: directory.path, arguments: [])
+    }
+
+    @Test("the same on PostgreSQL: a database written by the previous release is migrated, nothing is lost, the unfinished jobs run")
+    func upgradePostgresFromSchema015() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let location = try await cluster.makeDatabase()
+        try await cluster.load(pgFixture, into: location)
+        var events: [String: [Int64]] = [:]
+        for line in try await cluster.query("SELECT job_id, seq FROM job_events ORDER BY job_id, seq", in: location) {
+            events[line[0], default: []].append(Int64(line[1]) ?? -1)
+        }
+        let jobs = try await cluster.query("SELECT id, status FROM jobs", in: location).map { ($0[0], $0[1]) }
+        let delayed = try await cluster.query("SELECT run_at FROM jobs WHERE data = '{\"name\":\"delayed\"}'", in: location)
+        let before = Before(
+            jobs: Dictionary(uniqueKeysWithValues: jobs), events: events, delayedRunAt: delayed.first.flatMap { Int64($0[0]) })
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await checkUpgrade(of: before, dataDir: directory.path, arguments: ["--database", cluster.url(location)])
+    }
+
+    /// Starts the new binary on the old store and checks that it kept everything and runs what was unfinished.
+    private func checkUpgrade(of before: Before, dataDir: String, arguments: [String]) async throws {
         #expect(before.jobs.count == 9)
         #expect(Set(before.jobs.values) == ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"])
 
         // The processing job's lease (30 s) expired long ago: the sweeper hands it back, and it runs too.
         let server = try await OffloadProcess.serve(
-            dataDir: directory.path, arguments: ["--workers", "4"], environment: ["OFFLOAD_ADMIN_KEY": fixtureKey])
+            dataDir: dataDir, arguments: ["--workers", "4"] + arguments, environment: ["OFFLOAD_ADMIN_KEY": fixtureKey])
         defer { server.signal(SIGKILL) }
         let api = TestServer(baseURL: server.baseURL)
         let delayedStillDue = (before.delayedRunAt ?? 0) > Int64(Date().timeIntervalSince1970 * 1000) + 60_000

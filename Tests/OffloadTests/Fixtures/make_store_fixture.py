@@ -1,14 +1,18 @@
 """Writes the fixture of UpgradeTests: a store made by a release binary, with jobs in every status and lifecycle path.
 
     python3 make_store_fixture.py OFFLOAD_BINARY DATA_DIR && sqlite3 DATA_DIR/offload.sqlite .dump > store-schema-NNN.sql
+    python3 make_store_fixture.py OFFLOAD_BINARY DATA_DIR postgres://postgres@127.0.0.1:PORT/DB?sslmode=disable \
+        && pg_dump --no-owner --no-privileges -h 127.0.0.1 -p PORT -U postgres DB > pg-store-schema-NNN.sql
 
-store-schema-015.sql was made with the binary of main f89381f (the last schema before storage v2).
+store-schema-015.sql and pg-store-schema-007.sql were made with the binary of main f89381f (the last schema
+before storage v2).
 """
 import http.client, json, subprocess, sys, time, os, signal, socket
 BIN, DATA = sys.argv[1], sys.argv[2]
+DATABASE = ["--database", sys.argv[3]] if len(sys.argv) > 3 else []
 KEY = "fixture-admin-key-0123456789abcdef"
 s = socket.socket(); s.bind(("127.0.0.1", 0)); PORT = s.getsockname()[1]; s.close()
-srv = subprocess.Popen([BIN, "serve", "--port", str(PORT), "--data-dir", DATA, "--workers", "0", "--log-level", "warning"],
+srv = subprocess.Popen([BIN, "serve", "--port", str(PORT), "--data-dir", DATA, "--workers", "0", "--log-level", "warning", *DATABASE],
                        env={**os.environ, "OFFLOAD_ADMIN_KEY": KEY})
 def call(m, p, b=None, key=KEY):
     c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
