@@ -129,7 +129,6 @@ public struct OffloadServerApp: Sendable {
         var services: [any Maintenance] = [
             LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
             Scheduler(store: store, interval: .seconds(1), logger: logger),
-            StatisticsRefresher(store: store, interval: .seconds(1), logger: logger),
             webhooks,
         ]
         if let retention = configuration.retention {

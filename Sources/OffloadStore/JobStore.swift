@@ -162,11 +162,6 @@ public protocol JobStore: Sendable {
 
     /// Answers when the database is reachable, throws `unavailable` otherwise.
     func ping() async throws
-
-    /// Gathers the query planner's statistics of the jobs table when more of its rows changed since they were
-    /// last gathered than `changedRows` plus a tenth of the table (a burst of submits the database's own
-    /// autoanalyze has not come round to yet); answers whether it did.
-    func refreshStatistics(changedRows: Int) async throws -> Bool
 }
 
 /// A store with background work of its own (a writer thread, a connection pool, a listener): it serves

@@ -645,15 +645,4 @@ struct StoreConformanceTests {
             await second.resign()
         }
     }
-
-    @Test("the planner's statistics are gathered only when enough rows changed (PostgreSQL; SQLite has none to gather)",
-          arguments: StoreKind.allCases)
-    func statistics(kind: StoreKind) async throws {
-        try await withStore(kind) { store in
-            _ = try await store.submit((0..<20).map { newJob("job_stat\($0)") })
-            #expect(try await store.refreshStatistics(changedRows: 1_000_000_000) == false)
-            // Due whatever changed: PostgreSQL runs ANALYZE.
-            #expect(try await store.refreshStatistics(changedRows: -1) == (kind == .postgres))
-        }
-    }
 }

@@ -323,22 +323,6 @@ public final class PostgresJobStore: JobStoreService {
         try await autocommit { connection in _ = try await connection.query("SELECT 1", logger: self.logger).get() }
     }
 
-    /// Before its first ANALYZE, a burst of submits leaves the planner believing the jobs table holds a few rows:
-    /// the lease then reads every waiting job and sorts them (20 ms with 20,000 waiting) instead of walking
-    /// `jobs_ready` to its limit (0.2 ms). autovacuum comes round once a minute; this looks every second.
-    public func refreshStatistics(changedRows: Int) async throws -> Bool {
-        try await autocommit { connection in
-            let due = try await Self.collect(connection.query("""
-                SELECT s.n_mod_since_analyze > \(Int64(changedRows)) + 0.1 * GREATEST(c.reltuples, 0)
-                FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-                WHERE s.relid = 'jobs'::regclass
-                """, logger: self.logger)) { try $0.decode(Bool.self) }
-            guard due.first == true else { return false }
-            _ = try await connection.query("ANALYZE jobs", logger: self.logger).get()
-            return true
-        }
-    }
-
     // MARK: Configuration
 
     private static func connectionConfiguration(_ location: PostgresLocation) throws -> PostgresConnection.Configuration {

@@ -348,9 +348,6 @@ public final class SQLiteJobStore: JobStoreService {
         try await read { db in try db.execute(sql: "SELECT 1") }
     }
 
-    /// SQLite's planner picks the lease and listing indexes from the schema alone: there is nothing to gather.
-    public func refreshStatistics(changedRows: Int) async throws -> Bool { false }
-
     // MARK: Helpers
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
