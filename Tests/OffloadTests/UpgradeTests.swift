@@ -50,7 +50,7 @@ struct UpgradeTests {
     }
 
     @Test("the same on PostgreSQL: a database written by the previous release is migrated, nothing is lost, the unfinished jobs run")
-    func upgradePostgresFromSchema015() async throws {
+    func upgradePostgresFromMigration007() async throws {
         let cluster = try await PostgresCluster.shared()
         let location = try await cluster.makeDatabase()
         try await cluster.load(pgFixture, into: location)

@@ -272,17 +272,26 @@ class Worker:
 
     def _settle(self, batch: list[_Report], outcomes: list[Any]) -> None:
         """The server took (or refused for good) these reports: cancels it answered reach their jobs, and a job
-        whose end went in frees its slot."""
+        whose end went in frees its slot. A report the store could not take now (`unavailable`) goes again."""
+        again: list[_Report] = []
         for index, report in enumerate(batch):
             outcome = outcomes[index] if index < len(outcomes) else {}
             if isinstance(outcome, dict) and not outcome.get("ok", True):
                 error = outcome.get("error") or {}
+                if error.get("code") == "unavailable":
+                    again.append(report)
+                    continue
+                # A stale lease (`conflict`: the job was handed to another worker) or a report the server
+                # refuses for good: nothing to send again.
                 log.warning("a report was refused: %s", error.get("message"), extra={"jobId": report.job_id})
             elif isinstance(outcome, dict) and outcome.get("cancelRequested"):
                 self._cancel(report.job_id)
             if report.end is not None:
                 self._held.pop(report.job_id, None)
                 self._slot_freed.set()
+        if again and self._loop is not None:
+            self._outbox = again + self._outbox
+            self._loop.call_later(0.1, self._wake_reports.set)
 
     async def _heartbeat_loop(self) -> None:
         while True:
