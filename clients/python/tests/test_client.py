@@ -64,6 +64,17 @@ def test_watch_streams_every_event_in_order(server: Server, client_key: str) -> 
         assert ids == list(range(1, len(ids) + 1))
         assert events[-1].kind == "completed" and events[-1].final
         assert any(e.kind == "progress" for e in events)
+        # The same log without streaming, a page at a time.
+        stored = client.events(job.id)
+        assert [e.id for e in stored] == [str(n) for n in ids]
+        assert [e.kind for e in client.events(job.id, after=1, limit=2)] == [e.kind for e in stored[1:3]]
+        # A stream token reads this job only.
+        token = client.stream_token(job.id)
+        with Offload(server.url, token=token) as browser:
+            assert browser.get(job.id).status == "COMPLETED"
+            with pytest.raises(OffloadError) as other:
+                browser.get(client.submit("noop", {}).id)
+            assert other.value.status in (403, 404)
         # From the snapshot, a finished job's stream is the snapshot alone.
         replay = list(client.watch(job.id))
         assert [e.kind for e in replay] == ["snapshot"] and replay[0].data["status"] == "COMPLETED"

@@ -111,6 +111,20 @@ class AsyncOffload:
         """Runs a FAILED or CANCELLED job again."""
         return Job.from_json(await self.request("POST", f"/api/jobs/{quote(job_id, safe='')}/retry", retryable=False))
 
+    async def stream_token(self, job_id: str) -> str:
+        """A short-lived token (5 minutes) that reads only this job: hand it to a browser, which follows the job
+        with it (the TypeScript SDK's `useJob`, or `/api/sse/job-progress/{id}?token=…`)."""
+        answer = await self.request("POST", f"/api/jobs/{quote(job_id, safe='')}/stream-token")
+        return str(answer["token"])
+
+    async def events(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """The job's stored events after the seq `after`, oldest first (at most `limit`), without streaming."""
+        query = {"after": after, "limit": limit}
+        path = f"/api/jobs/{quote(job_id, safe='')}/events?" + urlencode(
+            {name: value for name, value in query.items() if value is not None})
+        answer = await self.request("GET", path)
+        return [Event(str(event["seq"]), str(event["kind"]), event.get("data")) for event in answer["events"]]
+
     async def list(
         self, *, status: str | None = None, type: str | None = None, queue: str | None = None, limit: int = 50,
         cursor: str | None = None,
@@ -328,6 +342,12 @@ class Offload:
     def retry(self, job_id: str) -> Job:
         return self._run(self._client.retry(job_id))
 
+    def stream_token(self, job_id: str) -> str:
+        return self._run(self._client.stream_token(job_id))
+
+    def events(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        return self._run(self._client.events(job_id, after, limit))
+
     def list(
         self, *, status: str | None = None, type: str | None = None, queue: str | None = None, limit: int = 50,
         cursor: str | None = None,
@@ -336,6 +356,7 @@ class Offload:
 
     def wait(self, job_id: str, timeout: float = 60) -> Job:
         return self._run(self._client.wait(job_id, timeout))
+
 
     def watch(self, job_id: str, last_event_id: str | None = None, *, max_reconnects: int = 5) -> Iterator[Event]:
         """See ``AsyncOffload.watch``; closing the iterator ends the stream."""
