@@ -91,7 +91,9 @@ public struct OffloadServerApp: Sendable {
         let streams = StreamQuota(limit: configuration.maxStreamsPerKey)
         let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
         store.eventBus.onCommitted { metrics.observe($0) }
-        let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams, presence: presence)
+        let submitter = makeSubmitter(store: store, metrics: metrics)
+        let router = makeRouter(
+            store: store, tokens: tokens, metrics: metrics, streams: streams, presence: presence, submitter: submitter)
         let onListening = configuration.onListening
         let logger = self.logger
         let headerTimeout = TimeAmount(configuration.headerTimeout)
@@ -112,7 +114,7 @@ public struct OffloadServerApp: Sendable {
             app,
             StreamCloser(bus: store.eventBus),
             MaintenanceRunner(
-                store: store, services: maintenance(store: store, presence: presence, webhooks: webhooks), metrics: metrics,
+                store: store, services: maintenance(submitter: submitter, presence: presence, webhooks: webhooks), metrics: metrics,
                 electionInterval: .seconds(1), logger: logger),
         ]
         if let presence, let workers = configuration.inProcessWorkers {
@@ -125,10 +127,11 @@ public struct OffloadServerApp: Sendable {
     }
 
     /// Every maintenance service of this server (see `Maintenance`): a new one is added here.
-    private func maintenance(store: any JobStore, presence: InProcessPresence?, webhooks: WebhookSender) -> [any Maintenance] {
+    private func maintenance(submitter: JobSubmitter, presence: InProcessPresence?, webhooks: WebhookSender) -> [any Maintenance] {
+        let store = submitter.store
         var services: [any Maintenance] = [
             LeaseSweeper(store: store, interval: .seconds(max(1, configuration.leaseSeconds / 3)), logger: logger),
-            Scheduler(store: store, interval: .seconds(1), logger: logger),
+            Scheduler(submitter: submitter, interval: .seconds(1), logger: logger),
             webhooks,
         ]
         if let retention = configuration.retention {
@@ -160,12 +163,22 @@ public struct OffloadServerApp: Sendable {
         let streams = StreamQuota(limit: 1)
         let metrics = ServerMetrics(store: store, streams: streams, offlineAfter: configuration.workerOfflineAfter)
         let tokens = await TokenIssuer(secret: String(repeating: "r", count: 64))
-        let router = makeRouter(store: store, tokens: tokens, metrics: metrics, streams: streams, presence: nil)
+        let router = makeRouter(
+            store: store, tokens: tokens, metrics: metrics, streams: streams, presence: nil,
+            submitter: makeSubmitter(store: store, metrics: metrics))
         return router.routes.map { "\($0.method) \($0.path)" }
     }
 
+    /// What every submit goes through (the job routes, the schedules, the scheduler).
+    private func makeSubmitter(store: any JobStore, metrics: ServerMetrics) -> JobSubmitter {
+        JobSubmitter(
+            store: store, processors: configuration.processors, switches: TypeSwitches(store: store),
+            typeTimeouts: configuration.typeTimeouts, metrics: metrics)
+    }
+
     private func makeRouter(
-        store: any JobStore, tokens: TokenIssuer, metrics: ServerMetrics, streams: StreamQuota, presence: InProcessPresence?
+        store: any JobStore, tokens: TokenIssuer, metrics: ServerMetrics, streams: StreamQuota, presence: InProcessPresence?,
+        submitter: JobSubmitter
     )
         -> Router<OffloadRequestContext>
     {
@@ -184,22 +197,19 @@ public struct OffloadServerApp: Sendable {
         var api = router.group("/api").add(middleware: auth)
         if let limiter { api = api.add(middleware: RateLimitMiddleware(limiter: limiter)) }
         let events = JobEventStream(store: store, keepAlive: configuration.sseKeepAlive, quota: streams)
-        let switches = TypeSwitches(store: store)
         let synchronous = SynchronousRun(
             source: inProcessSource(store: store, metrics: metrics, presence: presence), processors: configuration.inProcessProcessors,
             waitForOthers: .seconds(60))
-        let submitter = JobSubmitter(
-            store: store, processors: configuration.processors, switches: switches, typeTimeouts: configuration.typeTimeouts,
-            metrics: metrics)
         JobRoutes(
             store: store, submitter: submitter, tokens: tokens, configuration: configuration, events: events,
             synchronous: synchronous
         ).register(on: api)
         TemplateRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
-        ScheduleRoutes(store: store, processors: configuration.processors, maxBodyBytes: configuration.maxBodyBytes)
+        ScheduleRoutes(store: store, submitter: submitter, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
-        QueueRoutes(store: store, processors: configuration.processors, switches: switches, maxBodyBytes: configuration.maxBodyBytes)
+        QueueRoutes(
+            store: store, processors: configuration.processors, switches: submitter.switches, maxBodyBytes: configuration.maxBodyBytes)
             .register(on: api)
         KeyRoutes(store: store, keyCache: keyCache, maxBodyBytes: configuration.maxBodyBytes).register(on: api)
         let session = WorkerSession(store: store, configuration: configuration, metrics: metrics)

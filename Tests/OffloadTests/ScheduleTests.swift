@@ -1,11 +1,20 @@
 import Foundation
 import Logging
 import OffloadCore
+import OffloadProcessing
 @testable import OffloadServer
 import OffloadStore
 import Testing
 
 private func utc(_ text: String) -> Date { Timestamps.parse(text)! }
+
+/// A scheduler on `store`, storing through a submitter as the server's does.
+private func makeScheduler(_ store: any JobStore) -> Scheduler {
+    let metrics = ServerMetrics(store: store, streams: StreamQuota(limit: 1), offlineAfter: 30)
+    let submitter = JobSubmitter(
+        store: store, processors: ProcessorRegistry([]), switches: TypeSwitches(store: store), typeTimeouts: [:], metrics: metrics)
+    return Scheduler(submitter: submitter, interval: .seconds(1), logger: Logger(label: "test"))
+}
 
 private func everyMinute(_ name: String, next: Date) -> Schedule {
     Schedule(
@@ -56,7 +65,7 @@ struct ScheduleTests {
             let tick = utc("2026-11-25T10:00:00Z")
             try await first.saveSchedule(everyMinute("sync", next: tick))
             let now = tick.addingTimeInterval(0.5)
-            let schedulers = [first, second].map { Scheduler(store: $0, interval: .seconds(1), logger: Logger(label: "test")) }
+            let schedulers = [first, second].map(makeScheduler)
             async let a = schedulers[0].enqueueDue(now: now)
             async let b = schedulers[1].enqueueDue(now: now)
             let outcomes = try await a + b
@@ -74,7 +83,7 @@ struct ScheduleTests {
         try await withStore(kind) { store in
             let tick = utc("2026-11-25T10:00:00Z")
             try await store.saveSchedule(everyMinute("report", next: tick))
-            let scheduler = Scheduler(store: store, interval: .seconds(1), logger: Logger(label: "test"))
+            let scheduler = makeScheduler(store)
             let outcomes = try await scheduler.enqueueDue(now: tick.addingTimeInterval(45))
             #expect(outcomes.map(\.created) == [true])
             #expect(outcomes.first?.job.idempotencyKey == "schedule:report:\(Timestamps.millis(tick))")
@@ -99,6 +108,15 @@ struct ScheduleTests {
             #expect(try await server.call("POST", "/api/schedules", json: bad).status == 422)
             bad = ["cron": "* * * * *", "processingType": "noop"]
             #expect(try await server.call("POST", "/api/schedules", json: bad).status == 400)
+            // A type only a registered worker declares is accepted, as its submit is.
+            let custom: JSONValue = ["name": "report", "cron": "0 * * * *", "processingType": "custom.report", "data": [:]]
+            #expect(try await server.call("POST", "/api/schedules", json: custom).status == 422)
+            let workerKey = try await server.makeKey(role: "worker", tenant: "default")
+            let registered = try await server.call(
+                "POST", "/api/workers/register", key: workerKey,
+                json: ["name": "reports", "processingTypes": ["custom.report"], "maxConcurrentJobs": 1])
+            #expect(registered.status == 201)
+            #expect(try await server.call("POST", "/api/schedules", json: custom).status == 201)
             let client = try await server.makeKey(role: "client", tenant: "acme")
             #expect(try await server.call("POST", "/api/schedules", key: client, json: body).status == 403)
             #expect(try await server.call("DELETE", "/api/schedules/nightly").status == 204)

@@ -11,7 +11,8 @@ import OffloadStore
 /// the store, so a leader that was down at a tick enqueues it when it comes back (once, however many ticks
 /// it missed).
 struct Scheduler: Maintenance {
-    let store: any JobStore
+    /// Stores the ticks' jobs (and counts them in the metrics, as every submit is).
+    let submitter: JobSubmitter
     /// How often due schedules are looked for (ticks are whole minutes).
     let interval: Duration
     let logger: Logger
@@ -25,6 +26,7 @@ struct Scheduler: Maintenance {
     /// Enqueues the job of every schedule due at `now`; answers what each submit answered.
     @discardableResult
     func enqueueDue(now: Date) async throws -> [SubmitOutcome] {
+        let store = submitter.store
         var outcomes: [SubmitOutcome] = []
         for schedule in try await store.dueSchedules(at: now) {
             let tick = schedule.nextRunAt
@@ -37,7 +39,7 @@ struct Scheduler: Maintenance {
                 let job = try NewJob(
                     submission: JobSubmission(processingType: schedule.processingType, data: schedule.data, options: .object(options)),
                     tenant: schedule.tenant, jobId: IDGenerator().jobId(at: now), now: now)
-                let outcome = try await store.submit([job])
+                let outcome = try await submitter.submit([job])
                 outcomes += outcome
                 if let created = outcome.first, created.created {
                     logger.info("enqueued a scheduled job", metadata: ["jobId": "\(created.job.jobId)"])

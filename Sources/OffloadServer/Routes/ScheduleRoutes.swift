@@ -7,7 +7,7 @@ import OffloadStore
 /// Recurring jobs (admin): `POST /api/schedules` with a name, a cron expression (UTC) and the job to enqueue.
 struct ScheduleRoutes {
     let store: any JobStore
-    let processors: ProcessorRegistry
+    let submitter: JobSubmitter
     let maxBodyBytes: Int
 
     func register(on group: RouterGroup<OffloadRequestContext>) {
@@ -20,7 +20,7 @@ struct ScheduleRoutes {
     @Sendable func create(_ request: Request, context: OffloadRequestContext) async throws -> Response {
         let identity = try context.require(.admin)
         let body = try await HTTPJSON.object(from: request, limit: maxBodyBytes)
-        let schedule = try Self.schedule(from: body, tenant: identity.tenant, processors: processors, now: Date())
+        let schedule = try await schedule(from: body, tenant: identity.tenant, now: Date())
         try await store.saveSchedule(schedule)
         return HTTPJSON.response(json: schedule.jsonValue, status: .created)
     }
@@ -39,7 +39,8 @@ struct ScheduleRoutes {
         return Response(status: .noContent)
     }
 
-    static func schedule(from body: JSONValue, tenant: String, processors: ProcessorRegistry, now: Date) throws -> Schedule {
+    /// The schedule a body describes, its job checked as a submit's would be (422 when it could not run).
+    private func schedule(from body: JSONValue, tenant: String, now: Date) async throws -> Schedule {
         guard let name = body["name"]?.stringValue, Limits.scheduleName.allows(length: name), Names.isPlain(name) else {
             throw OffloadError.badRequest("a schedule needs a name of 1 to 100 ASCII letters, digits, '-', '_' or '.'")
         }
@@ -49,7 +50,7 @@ struct ScheduleRoutes {
             throw OffloadError.badRequest("a schedule needs a processingType")
         }
         let data = body["data"] ?? .null
-        try processors.validate(type: type, data: data)
+        try await submitter.checkData(of: type, data)
         let options = body["options"] ?? [:]
         guard var fields = options.objectValue else { throw OffloadError.badRequest("options must be a JSON object") }
         let queue = body["queue"]?.stringValue ?? options["queue"]?.stringValue ?? NewJob.defaultQueue

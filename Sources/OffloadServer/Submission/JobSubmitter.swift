@@ -8,7 +8,8 @@ import OffloadStore
 /// checked (`JobSubmission`, `NewJob`), the data checked by its processor (or the type found among those
 /// registered workers declared), a shell job's bundle found in its tenant, the cache key and the type's
 /// default timeout set, the type's switch looked up; then the jobs stored and counted. The job routes (one
-/// job, a batch, a stream, the synchronous fallback) and the scheduler submit through it.
+/// job, a batch, a stream, the synchronous fallback) and the scheduler submit through it; the schedule routes
+/// check a schedule's job with it.
 struct JobSubmitter: Sendable {
     let store: any JobStore
     let processors: ProcessorRegistry
@@ -84,13 +85,7 @@ struct JobSubmitter: Sendable {
         _ body: JSONValue, tenant: String, jobId: String, now: Date, workerTypes: inout WorkerTypes
     ) async throws -> Prepared {
         var job = try NewJob(submission: try JobSubmission(json: try await withTemplate(body)), tenant: tenant, jobId: jobId, now: now)
-        // A type no processor here knows is accepted when a registered worker declared it (a worker written by
-        // the user, in any language): its data is that worker's to check.
-        var declaredByWorker = false
-        if processors[job.processingType] == nil {
-            declaredByWorker = try await workerTypes.contains(job.processingType, store: store)
-        }
-        if !declaredByWorker { try processors.validate(type: job.processingType, data: job.data) }
+        try await checkData(of: job.processingType, job.data, workerTypes: &workerTypes)
         if job.processingType == "shell", let bundle = job.data["bundleId"]?.stringValue {
             guard try await store.fileExists(id: bundle, tenant: job.tenant) else {
                 throw OffloadError.unprocessable("no bundle \(bundle): upload it first with POST /api/files")
@@ -102,6 +97,22 @@ struct JobSubmitter: Sendable {
         }
         job.timeoutSeconds = job.timeoutSeconds ?? typeTimeouts[job.processingType]
         return Prepared(job: job, fallback: try await switches.fallback(for: job.processingType))
+    }
+
+    /// A job's data, checked by the processor of its type; a type no processor here knows is accepted when a
+    /// registered worker declared it (a worker written by the user, in any language): its data is that
+    /// worker's to check. A schedule's job is checked so too.
+    func checkData(of processingType: String, _ data: JSONValue) async throws {
+        var workerTypes = WorkerTypes()
+        try await checkData(of: processingType, data, workerTypes: &workerTypes)
+    }
+
+    private func checkData(of processingType: String, _ data: JSONValue, workerTypes: inout WorkerTypes) async throws {
+        var declaredByWorker = false
+        if processors[processingType] == nil {
+            declaredByWorker = try await workerTypes.contains(processingType, store: store)
+        }
+        if !declaredByWorker { try processors.validate(type: processingType, data: data) }
     }
 
     /// The body with its named template's fields filled in (404 for an unknown template).
