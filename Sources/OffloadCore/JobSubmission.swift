@@ -31,7 +31,7 @@ public struct JobSubmission: Sendable {
     /// Reads a submission from a parsed body; a missing or mistyped field is a 400.
     public init(json: JSONValue) throws {
         guard let fields = json.objectValue else { throw OffloadError.badRequest("the body must be a JSON object") }
-        if let unknown = fields.keys.filter({ !Self.fieldNames.contains($0) }).sorted().first {
+        if let unknown = firstKey(of: fields, notIn: Self.fieldNames) {
             throw OffloadError.unprocessable(
                 "unknown field '\(unknown)'; a submission holds processingType, data, options and template")
         }
@@ -104,7 +104,7 @@ public struct NewJob: Sendable, Equatable {
         guard let fields = options.objectValue else {
             throw OffloadError.badRequest("options must be a JSON object")
         }
-        if let unknown = fields.keys.filter({ !Self.optionNames.contains($0) }).sorted().first {
+        if let unknown = firstKey(of: fields, notIn: Self.optionNames) {
             throw OffloadError.unprocessable(
                 "unknown option '\(unknown)'; the options are \(Self.optionNames.sorted().joined(separator: ", "))")
         }
@@ -140,7 +140,8 @@ public struct NewJob: Sendable, Equatable {
             runAt = max(now, date)
         }
         guard Limits.processingType.allows(length: submission.processingType) else {
-            throw OffloadError.unprocessable("processingType must be a string of 1 to 64 characters")
+            let bounds = Limits.processingType.bounds
+            throw OffloadError.unprocessable("processingType must be a string of \(bounds.lowerBound) to \(bounds.upperBound) characters")
         }
         if let url = try string("webhookUrl", Limits.webhookURL) {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
@@ -191,4 +192,9 @@ public struct NewJob: Sendable, Equatable {
     public var cacheMaterial: [UInt8] {
         Array(processingType.utf8) + [0] + data.jsonBytes()
     }
+}
+
+/// The first name (in sorted order, so the answer is stable) of `fields` that `names` does not allow.
+private func firstKey(of fields: [String: JSONValue], notIn names: Set<String>) -> String? {
+    fields.keys.filter { !names.contains($0) }.min()
 }

@@ -62,27 +62,32 @@ actor PostgresLeadership {
         connection = nil
     }
 
-    /// Answers `query`'s one boolean, or throws when that takes longer than `timeout` (closing the connection,
-    /// which fails the query that hangs, as when the network between them is cut).
+    /// Answers `query`'s one boolean, or throws when that takes longer than `timeout`. The wait ends at the
+    /// timeout whatever the query does: one sent on a connection that closed under it is never answered, and
+    /// awaiting it would hold the election (and the server's shutdown) forever. The connection is closed then,
+    /// which fails a query that hangs on a cut network.
     private static func ask(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Bool {
-        // A query sent on a connection that has closed (PostgreSQL restarted) would never be answered.
+        // Known closed (PostgreSQL restarted): no need to wait for the timeout.
         guard !connection.isClosed else { throw OffloadError.unavailable("the connection closed") }
-        return try await withThrowingTaskGroup(of: Bool?.self) { group in
-            group.addTask {
-                var answer = false
-                for try await value in try await connection.query(query, logger: logger).decode(Bool.self) { answer = value }
-                return answer
+        let answer = Latch<Result<Bool, any Error>>()
+        Task {
+            do {
+                var value = false
+                for try await row in try await connection.query(query, logger: logger).decode(Bool.self) { value = row }
+                answer.set(.success(value))
+            } catch {
+                answer.set(.failure(error))
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let answer = first else {
-                try? await connection.close()
-                throw OffloadError.unavailable("PostgreSQL did not answer the leadership check within \(timeout)")
-            }
-            return answer
         }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            let late = OffloadError.unavailable("PostgreSQL did not answer the leadership check within \(timeout)")
+            if answer.set(.failure(late)) {
+                try? await connection.close()
+            }
+        }
+        defer { timer.cancel() }
+        guard let result = await answer.wait() else { throw CancellationError() }
+        return try result.get()
     }
 }
